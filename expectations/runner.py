@@ -1,0 +1,184 @@
+"""Run the Great Expectations suites on a warehouse version; store the results; render Data Docs (SPEC §3).
+
+Suites are data: ``expectations/<table>.toml``, named like the table they check. Each ``[[expect]]``
+is a GX expectation (its ``type`` and arguments) plus ``severity`` = critical | warning; a
+``value_set_sql`` argument is filled from the warehouse before the run. Each ``[[reconcile]]``
+compares two SQL counts (checked by GX on a one-row frame). ``{run_id}`` in SQL is this run.
+
+GX runs on its pandas path (its SQL path fails on DuckDB: GX issues #10738, #11579). Tables are
+handed over in bounded chunks, only the columns a suite reads; with a ``key`` the chunks are split
+by the key's hash, so a key's rows share a chunk and uniqueness holds across the whole table.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tomllib
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+SUITES = Path(__file__).parent
+SEVERITIES = ("critical", "warning")
+COLUMN_ARGS = ("column", "column_A", "column_B", "column_list")
+
+
+def load_suites() -> dict[str, dict]:
+    suites = {}
+    for path in sorted(SUITES.glob("*.toml")):
+        spec = tomllib.loads(path.read_text(encoding="utf-8"))
+        for e in spec.get("expect", []) + spec.get("reconcile", []):
+            if e.get("severity") not in SEVERITIES:
+                raise ValueError(f"{path}: every expectation needs severity critical|warning: {e}")
+        suites[path.stem] = spec
+    return suites
+
+
+def _context(root: Path):
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    import great_expectations as gx
+
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    root.mkdir(parents=True, exist_ok=True)
+    ctx = gx.get_context(mode="file", project_root_dir=str(root))
+    return gx, ctx
+
+
+def _expectation(gx, conf: dict, con: duckdb.DuckDBPyConnection):
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    kwargs = {k: v for k, v in conf.items() if k not in ("type", "severity", "value_set_sql")}
+    if "value_set_sql" in conf:
+        kwargs["value_set"] = [r[0] for r in con.execute(conf["value_set_sql"]).fetchall()]
+    meta = {"severity": conf["severity"]}
+    return ExpectationConfiguration(type=conf["type"], kwargs=kwargs, meta=meta).to_domain_obj()
+
+
+def _columns_used(spec: dict) -> list[str]:
+    cols: list[str] = []
+    for e in spec.get("expect", []):
+        for arg in COLUMN_ARGS:
+            v = e.get(arg)
+            for c in v if isinstance(v, list) else [v] if v else []:
+                if c not in cols:
+                    cols.append(c)
+    return cols
+
+
+def _chunks(con, table: str, cols: list[str], key: str | None, chunk_rows: int):
+    n = con.execute(f"select count(*) from {table}").fetchone()[0]
+    parts = max(1, -(-n // chunk_rows))
+    select = ", ".join(f'"{c}"' for c in cols) or "1 as _"
+    for i in range(parts):
+        if parts == 1:
+            where = ""
+        elif key:
+            where = f'where hash("{key}") % {parts} = {i}'
+        else:
+            where = f"where rowid % {parts} = {i}"
+        yield i, parts, con.execute(f"select {select} from {table} {where}").to_arrow_table().to_pandas()
+
+
+def run_quality(con: duckdb.DuckDBPyConnection, run_id: str, settings, progress=None) -> list[dict]:
+    """Validate every suite against this version; write ``meta.quality_results``; return one dict per expectation."""
+    gx, ctx = _context(Path(settings.warehouse) / "gx")
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    suites = load_suites()
+    task = progress.add_task("质量检查 (quality)", total=len(suites)) if progress else None
+    ds = ctx.data_sources.add_or_update_pandas("warehouse")
+    results: list[dict] = []
+    for name, spec in suites.items():
+        table = spec.get("table", f"staging.{name}")
+        suite = gx.ExpectationSuite(name=name)
+        for conf in spec.get("expect", []):
+            suite.add_expectation(_expectation(gx, conf, con))
+        rec = spec.get("reconcile", [])
+        for r in rec:
+            suite.add_expectation(
+                gx.expectations.ExpectColumnPairValuesToBeEqual(
+                    column_A=f"left:{r['name']}", column_B=f"right:{r['name']}", meta={"severity": r["severity"]}
+                )
+            )
+        suite = ctx.suites.add_or_update(suite)
+        try:
+            asset = ds.get_asset(name)
+        except LookupError:
+            asset = ds.add_dataframe_asset(name)
+        try:
+            bd = asset.get_batch_definition("whole")
+        except (KeyError, LookupError):
+            bd = asset.add_batch_definition_whole_dataframe("whole")
+        vd = ctx.validation_definitions.add_or_update(gx.ValidationDefinition(name=name, data=bd, suite=suite))
+        checkpoint = ctx.checkpoints.add_or_update(gx.Checkpoint(name=name, validation_definitions=[vd], actions=[]))
+        recon = {}
+        for r in rec:
+            recon[f"left:{r['name']}"] = [con.execute(r["left"].format(run_id=run_id)).fetchone()[0]]
+            recon[f"right:{r['name']}"] = [con.execute(r["right"].format(run_id=run_id)).fetchone()[0]]
+        agg: dict[int, dict] = {}
+        frames = _chunks(con, table, _columns_used(spec), spec.get("key"), settings.quality_chunk_rows)
+        for i, parts, df in frames:
+            for k, v in recon.items():  # reconciliation columns ride on the first chunk's first row only
+                df[k] = pd.Series(v if i == 0 else [None], dtype="object").reindex(df.index)
+            if i == 0 and df.empty and recon:
+                df = pd.DataFrame({k: v for k, v in recon.items()})
+            run = RunIdentifier(run_name=f"{run_id}" + (f"-part{i + 1}of{parts}" if parts > 1 else ""))
+            out = checkpoint.run(batch_parameters={"dataframe": df}, run_id=run)
+            for vr in out.run_results.values():
+                for j, x in enumerate(vr.results):
+                    _merge(agg, j, x)
+        for _j, a in sorted(agg.items()):
+            a["suite"] = name
+            results.append(a)
+        if progress:
+            progress.advance(task)
+    _store(con, run_id, results)
+    if settings.data_docs:
+        ctx.build_data_docs()
+    return results
+
+
+def _merge(agg: dict[int, dict], j: int, x) -> None:
+    conf = x.expectation_config
+    kw = conf.kwargs
+    column = kw.get("column") or ",".join(str(kw[k]) for k in ("column_A", "column_B") if k in kw) or None
+    res = x.result or {}
+    a = agg.setdefault(
+        j,
+        {
+            "expectation": conf.type,
+            "column": column,
+            "severity": (conf.meta or {}).get("severity", "warning"),
+            "success": True,
+            "unexpected_count": 0,
+            "element_count": 0,
+            "observed": None,
+            "details": [],
+        },
+    )
+    a["success"] = a["success"] and bool(x.success)
+    a["unexpected_count"] += int(res.get("unexpected_count") or 0)
+    a["element_count"] += int(res.get("element_count") or 0)
+    if res.get("observed_value") is not None:
+        a["observed"] = str(res["observed_value"])
+    if not x.success and res.get("partial_unexpected_list"):
+        a["details"] = (a["details"] + [str(v) for v in res["partial_unexpected_list"][:5]])[:10]
+    if x.exception_info and x.exception_info.get("raised_exception"):
+        a["success"] = False
+        a["details"].append(str(x.exception_info.get("exception_message"))[:300])
+
+
+def _store(con: duckdb.DuckDBPyConnection, run_id: str, results: list[dict]) -> None:
+    con.execute("delete from meta.quality_results where run_id = ?", [run_id])
+    con.executemany(
+        "insert into meta.quality_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            [run_id, r["suite"], r["expectation"], r["column"], r["severity"], r["success"], r["observed"],
+             r["unexpected_count"], r["element_count"], json.dumps(r["details"], ensure_ascii=False, default=str)]
+            for r in results
+        ],
+    )

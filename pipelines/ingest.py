@@ -1,0 +1,321 @@
+"""One ingest run: inbox files → a new warehouse version → quality gate → atomic publish (SPEC §2, §3, §6).
+
+Every input row ends in exactly one place — ``raw.<table>`` (loaded) or ``meta.quarantine`` — and
+``meta.load_runs`` records rows_in = loaded + quarantined per file and run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+from rich.progress import Progress
+
+from pipelines.geo import Area
+from pipelines.readers import FileRejected, Mapping, canonicalise, is_readable, read_any
+from pipelines.schema import ENTITIES, SOURCES, Entity, entity_for
+from pipelines.settings import Settings
+from pipelines.validate import Refs, transform
+from warehouse import publish as pub
+from warehouse.analytics import write_analytics
+from warehouse.build import build_models, ensure_tables, raw_columns
+
+
+class InboxError(Exception):
+    """The inbox cannot be read, or a file in it is refused: nothing is published (exit 2)."""
+
+
+class QualityGateFailed(Exception):
+    """A critical expectation failed: nothing is published (exit 1)."""
+
+
+@dataclass
+class FileResult:
+    file: str
+    source: str
+    entity: str
+    file_hash: str
+    status: str  # loaded | skipped | rejected
+    rows_in: int = 0
+    loaded: int = 0
+    quarantined: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    as_of: date
+    status: str  # published | quality_failed | rejected
+    version: str | None
+    files: list[FileResult]
+    missing_sources: list[str]
+    unrecognised: list[str]
+    quality: list[dict]
+    errors: list[str]
+    seconds: float = 0.0
+
+    @property
+    def critical_failures(self) -> list[dict]:
+        return [q for q in self.quality if q["severity"] == "critical" and not q["success"]]
+
+
+def _fault(stage: str) -> None:
+    """Fault injection for the kill tests: COCKPIT_FAULT_AT=<stage> kills this process with SIGKILL there."""
+    if os.environ.get("COCKPIT_FAULT_AT") == stage:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def discover(inbox: Path) -> tuple[list[tuple[Entity, Path]], list[str], list[str]]:
+    """Files per entity in dependency order, the sources that are missing or empty, and unrecognised files."""
+    if not inbox.is_dir():
+        raise InboxError(f"收件箱不存在或不是目录 (inbox is not a readable folder): {inbox}")
+    try:
+        os.listdir(inbox)
+    except OSError as e:
+        raise InboxError(f"收件箱无法读取 (cannot read inbox) {inbox}: {e}") from e
+    found: dict[str, list[Path]] = {}
+    missing, unrecognised = [], []
+    for source in SOURCES:
+        folder = inbox / source
+        files = sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+        data = [p for p in files if is_readable(p)]
+        if not data:
+            missing.append(source)
+        for p in files:
+            if p.name == "mapping.toml" or p.name.startswith("."):
+                continue
+            e = entity_for(source, p.name) if is_readable(p) else None
+            if e is None:
+                unrecognised.append(str(p.relative_to(inbox)))
+            else:
+                found.setdefault(e.table, []).append(p)
+    ordered = [(e, p) for e in ENTITIES for p in found.get(e.table, [])]
+    return ordered, missing, unrecognised
+
+
+def file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_refs(con: duckdb.DuckDBPyConnection) -> Refs:
+    """Reference sets from everything loaded so far (newest version of each key)."""
+    grids = con.execute(
+        """select grid_code, any_value(boundary order by _run_id desc, _file_hash desc, _row desc),
+                  any_value(lon order by _run_id desc, _file_hash desc, _row desc),
+                  any_value(lat order by _run_id desc, _file_hash desc, _row desc)
+           from raw.registry__grids group by grid_code order by grid_code"""
+    ).fetchall()
+    bgrid = con.execute(
+        """select building_code, any_value(grid_code order by _run_id desc, _file_hash desc, _row desc)
+           from raw.registry__buildings group by building_code"""
+    ).fetchall()
+
+    def keys(sql: str) -> set[str]:
+        return {r[0] for r in con.execute(sql).fetchall()}
+
+    area = Area([g[0] for g in grids], [g[1] for g in grids], [g[2] for g in grids], [g[3] for g in grids])
+    return Refs(
+        grids={g[0] for g in grids},
+        building_grid=dict(bgrid),
+        activities=keys("select distinct activity_id from raw.volunteers__activities"),
+        devices=keys("select distinct device_id from raw.sensors__devices"),
+        workers=keys("select distinct worker_id from raw.registry__workers"),
+        area=area,
+    )
+
+
+def _raw_json(original: pl.DataFrame, rows: pl.Series) -> pl.DataFrame:
+    """The quarantined records as read (the file's own headers), one JSON object each."""
+    sub = original.filter(pl.col("__row").is_in(rows.implode()))
+    data_cols = [c for c in sub.columns if not c.startswith("__")]
+    js = pl.struct(data_cols).struct.json_encode() if data_cols else pl.lit(None, pl.String)
+    return sub.select(
+        pl.col("__row").alias("row_number"),
+        pl.when(pl.col("__raw").is_not_null()).then(pl.col("__raw")).otherwise(js).alias("raw_row"),
+    )
+
+
+def load_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    entity: Entity,
+    refs: Refs,
+    mapping: Mapping,
+    *,
+    inbox: Path,
+    run_id: str,
+    digest: str,
+    settings: Settings,
+) -> FileResult:
+    rel = str(path.relative_to(inbox))
+    original = read_any(path, entity)
+    canon, ignored = canonicalise(original, entity, mapping, path)
+    result = FileResult(rel, entity.source, entity.name, digest, "loaded")
+    if ignored:
+        result.warnings.append("忽略未知列 (ignored unknown columns): " + ", ".join(ignored))
+    typed = transform(
+        canon, entity, refs, mapping, tz=settings.timezone, secret=settings.key_secret(),
+        margin_km=settings.area_margin_km,
+    )
+    good = typed.filter(pl.col("__reason").is_null())
+    bad = typed.filter(pl.col("__reason").is_not_null()).select("__row", "__reason")
+    cols = [n for n, _ in raw_columns(entity) if not n.startswith("_")]
+    loaded = good.select(
+        *cols,
+        pl.lit(digest).alias("_file_hash"),
+        pl.col("__row").alias("_row"),
+        pl.lit(run_id).alias("_run_id"),
+    )
+    if loaded.height:
+        con.register("loaded_rows", loaded.to_arrow())
+        con.execute(f"insert into raw.{entity.table} by name select * from loaded_rows")
+        con.unregister("loaded_rows")
+    if bad.height:
+        q = bad.join(_raw_json(original, bad["__row"]), left_on="__row", right_on="row_number", how="left").select(
+            pl.lit(run_id).alias("run_id"),
+            pl.lit(rel).alias("file"),
+            pl.lit(digest).alias("file_hash"),
+            pl.lit(entity.source).alias("source"),
+            pl.lit(entity.name).alias("entity"),
+            pl.col("__row").alias("row_number"),
+            pl.col("__reason").alias("reason"),
+            pl.col("raw_row"),
+        )
+        con.register("quarantined_rows", q.to_arrow())
+        con.execute("insert into meta.quarantine by name select * from quarantined_rows")
+        con.unregister("quarantined_rows")
+    result.rows_in = typed.height
+    result.loaded = good.height
+    result.quarantined = bad.height
+    result.reasons = dict(sorted(bad.group_by("__reason").len().iter_rows()))
+    return result
+
+
+def run_ingest(
+    inbox: Path,
+    settings: Settings,
+    as_of: date | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Ingest ``inbox`` into a new version of ``settings.warehouse`` and publish it if the quality gate passes."""
+    from expectations.runner import run_quality  # GX is heavy to import; only a run needs it
+
+    started = datetime.now()
+    root = Path(settings.warehouse)
+    inbox = Path(inbox)
+    as_of = as_of or date.today()
+    run_id = started.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    ordered, missing, unrecognised = discover(inbox)
+    with pub.writer_lock(root):
+        pub.sweep_unfinished(root)
+        version = pub.new_version(root)
+        _fault("after_copy")
+        result = RunResult(run_id, as_of, "rejected", version.name, [], missing, unrecognised, [], [])
+        try:
+            con = duckdb.connect(str(version / pub.WAREHOUSE_FILE))
+            ensure_tables(con)
+            con.execute(
+                "insert into meta.runs values (?, ?, ?, null, 'running', ?, null)",
+                [run_id, as_of, started, version.name],
+            )
+            seen = {r[0] for r in con.execute("select file_hash from meta.load_runs where status = 'loaded'").fetchall()}
+            task = progress.add_task("读取与校验 (loading)", total=len(ordered)) if progress else None
+            mappings: dict[str, Mapping] = {}
+            refs_for: str | None = None
+            refs = Refs()
+            for entity, path in ordered:
+                t0 = datetime.now()
+                if progress:
+                    progress.update(task, description=f"读取 {path.name}")
+                digest = file_hash(path)
+                rel = str(path.relative_to(inbox))
+                if digest in seen:
+                    fr = FileResult(rel, entity.source, entity.name, digest, "skipped")
+                    fr.warnings.append("内容与已加载文件相同，跳过 (same content loaded before)")
+                else:
+                    if refs_for != entity.table:
+                        refs, refs_for = load_refs(con), entity.table
+                    try:
+                        if entity.source not in mappings:
+                            mappings[entity.source] = Mapping.load(inbox / entity.source)
+                        fr = load_file(
+                            con, path, entity, refs, mappings[entity.source],
+                            inbox=inbox, run_id=run_id, digest=digest, settings=settings,
+                        )
+                        seen.add(digest)
+                    except FileRejected as e:
+                        fr = FileResult(rel, entity.source, entity.name, digest, "rejected")
+                        result.errors.append(str(e))
+                result.files.append(fr)
+                con.execute(
+                    "insert into meta.load_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [run_id, fr.file, fr.file_hash, fr.source, fr.entity, fr.status, fr.rows_in, fr.loaded,
+                     fr.quarantined, "; ".join(fr.warnings) or None, t0, datetime.now()],
+                )
+                if progress:
+                    progress.advance(task)
+            _fault("after_load")
+            if result.errors:
+                raise InboxError("\n".join(result.errors))
+            if progress:
+                task2 = progress.add_task("构建模型 (models)", total=None)
+            build_models(con)
+            if progress:
+                progress.update(task2, total=1, completed=1)
+            _fault("after_models")
+            result.quality = run_quality(con, run_id, settings, progress=progress)
+            _fault("after_quality")
+            if result.critical_failures:
+                result.status = "quality_failed"
+                raise QualityGateFailed(
+                    "关键质量检查未通过，未发布 (critical expectations failed; nothing published): "
+                    + "; ".join(f"{q['suite']}.{q['expectation']}({q['column'] or ''})" for q in result.critical_failures)
+                )
+            con.execute(
+                "update meta.runs set finished_at = ?, status = 'published' where run_id = ?",
+                [datetime.now(), run_id],
+            )
+            con.execute("checkpoint")
+            write_analytics(con, version / pub.ANALYTICS_FILE)
+            con.close()
+            _fault("before_switch")
+            pub.publish(root, version)
+            _fault("after_switch")
+            result.status = "published"
+            pub.prune(root, settings.keep_versions)
+        except BaseException:
+            try:
+                con.close()
+            except Exception:
+                pass
+            pub.discard(version)
+            raise
+        finally:
+            result.seconds = (datetime.now() - started).total_seconds()
+            _write_report(root, result)
+    return result
+
+
+def _write_report(root: Path, result: RunResult) -> None:
+    """Every run's report survives outside the versions, published or not (``runs/<run_id>.json``)."""
+    folder = root / "runs"
+    folder.mkdir(parents=True, exist_ok=True)
+    data = asdict(result)
+    data["as_of"] = result.as_of.isoformat()
+    tmp = folder / f".{result.run_id}.json"
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    os.replace(tmp, folder / f"{result.run_id}.json")

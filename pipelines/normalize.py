@@ -1,0 +1,133 @@
+"""Normalisers for the messy values of SPEC §2, as Polars expressions over string columns.
+
+Each parser returns the typed value or null; the caller treats "input present, output null" as a
+bad value of that kind (bad_timestamp, invalid_value, ...).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import date
+
+import polars as pl
+from stdnum.cn import ric
+from stdnum.exceptions import InvalidChecksum, ValidationError
+
+FULLWIDTH = [chr(c) for c in range(0xFF01, 0xFF5F)] + ["\u3000"]
+HALFWIDTH = [chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)] + [" "]
+
+# Naive forms are local time; zoned forms are converted to local time. Order matters only for speed.
+NAIVE_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d",
+    "%Y年%m月%d日 %H:%M:%S",
+    "%Y年%m月%d日 %H:%M",
+    "%Y年%m月%d日%H时%M分",
+    "%Y年%m月%d日",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y.%m.%d",
+    "%Y%m%d",
+)
+ZONED_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S%#z",
+    "%Y-%m-%dT%H:%M:%S%.f%#z",
+    "%Y-%m-%d %H:%M:%S%#z",
+    "%Y-%m-%dT%H:%M%#z",
+)
+EXCEL_EPOCH = date(1899, 12, 30)
+TAG_SEPARATORS = r"[;；,，、|]"
+
+
+def halfwidth(expr: pl.Expr) -> pl.Expr:
+    """Full-width digits, letters and punctuation to ASCII; trim; blank → null."""
+    e = expr.str.replace_many(FULLWIDTH, HALFWIDTH).str.strip_chars()
+    return pl.when(e == "").then(None).otherwise(e)
+
+
+def blank_to_null(expr: pl.Expr) -> pl.Expr:
+    e = expr.str.strip_chars()
+    return pl.when(e == "").then(None).otherwise(e)
+
+
+def parse_timestamp(expr: pl.Expr, tz: str = "Asia/Shanghai", fmt: str | None = None) -> pl.Expr:
+    """Any listed date form (or ``fmt`` from mapping.toml) → naive local datetime."""
+    s = halfwidth(expr)
+    if fmt:
+        return s.str.strptime(pl.Datetime("us"), fmt, strict=False)
+    naive = [s.str.strptime(pl.Datetime("us"), f, strict=False) for f in NAIVE_FORMATS]
+    zoned = [
+        s.str.strptime(pl.Datetime("us", "UTC"), f, strict=False)
+        .dt.convert_time_zone(tz)
+        .dt.replace_time_zone(None)
+        for f in ZONED_FORMATS
+    ]
+    serial = s.str.extract(r"^(\d{4,5}(?:\.\d+)?)$").cast(pl.Float64, strict=False)
+    excel = (
+        pl.when(serial.is_between(1, 2_958_465))  # Excel's own range: 1900-01-01 .. 9999-12-31
+        .then(
+            pl.lit(EXCEL_EPOCH).cast(pl.Datetime("us"))
+            + pl.duration(microseconds=(serial * 86_400_000_000).round(0).cast(pl.Int64))
+        )
+        .otherwise(None)
+    )
+    return pl.coalesce([*naive, *zoned, excel])
+
+
+def parse_float(expr: pl.Expr) -> pl.Expr:
+    return halfwidth(expr).str.replace_all(",", "").cast(pl.Float64, strict=False)
+
+
+def parse_phone(expr: pl.Expr) -> pl.Expr:
+    """+86 / 0086 prefixes, spaces, dashes, brackets removed: '+86 138-0013-8000' → '13800138000'."""
+    s = halfwidth(expr).str.replace_all(r"[\s\-()（）.]", "")
+    s = s.str.replace(r"^(\+86|0086)", "")
+    s = pl.when((s.str.len_chars() == 13) & s.str.starts_with("861")).then(s.str.slice(2)).otherwise(s)
+    return pl.when(s.str.contains(r"^\d{7,12}$")).then(s).otherwise(None)
+
+
+def parse_tags(expr: pl.Expr) -> pl.Expr:
+    return (
+        expr.str.replace_all(TAG_SEPARATORS, ";")
+        .str.split(";")
+        .list.eval(pl.element().str.strip_chars().filter(pl.element() != ""))
+        .list.unique(maintain_order=True)
+    )
+
+
+def id_checks(values: pl.Series) -> pl.DataFrame:
+    """Validate ID numbers with python-stdnum (GB 11643). One row per input value:
+    id_norm (18 chars, upper-case X), id_error (reason code or null), id_birth (date), id_gender ('男'/'女').
+    """
+    uniques = values.unique().drop_nulls()
+    norm, err, birth, gender = [], [], [], []
+    for v in uniques.to_list():
+        n = ric.compact(v.replace(" ", "")).upper()
+        try:
+            ric.validate(n)
+            norm.append(n)
+            err.append(None)
+            birth.append(ric.get_birth_date(n))
+            gender.append("男" if int(n[16]) % 2 == 1 else "女")
+        except InvalidChecksum:
+            norm.append(n), err.append("bad_id_checksum"), birth.append(None), gender.append(None)
+        except ValidationError:
+            norm.append(n), err.append("bad_id_format"), birth.append(None), gender.append(None)
+    table = pl.DataFrame(
+        {"__v": uniques, "id_norm": norm, "id_error": err, "id_birth": birth, "id_gender": gender},
+        schema={"__v": pl.String, "id_norm": pl.String, "id_error": pl.String, "id_birth": pl.Date, "id_gender": pl.String},
+    )
+    return pl.DataFrame({"__v": values}).join(table, on="__v", how="left", maintain_order="left").drop("__v")
+
+
+def person_key(values: pl.Series, secret: bytes) -> pl.Series:
+    """Keyed hash of a normalised ID number (HMAC-SHA256, 32 hex chars): the only person key outside PII tables."""
+    uniques = values.unique().drop_nulls()
+    keys = {v: hmac.new(secret, v.encode(), hashlib.sha256).hexdigest()[:32] for v in uniques.to_list()}
+    return values.replace_strict(keys, default=None, return_dtype=pl.String)

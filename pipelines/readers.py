@@ -1,0 +1,376 @@
+"""Read one inbox file into a frame of strings, whatever its format (SPEC §2).
+
+The result has one row per data record with the file's own headers, every value a string,
+plus ``__row`` (the 1-based row number a person finds the record at: CSV line number with the
+header as line 1, Excel sheet row, JSON array position, JSONL line) and ``__bad`` (a reason
+code for a record that could not be read whole, else null) and ``__raw`` (its text, for those).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.schema import Entity, header_names
+
+READABLE = (".csv", ".tsv", ".csv.gz", ".tsv.gz", ".xlsx", ".json", ".jsonl", ".jsonl.gz")
+REPLACEMENT = "\ufffd"
+
+# Open311 GeoReport v2 request fields → our columns (SPEC §2).
+OPEN311 = {
+    "service_request_id": "ticket_id",
+    "service_name": "category",
+    "description": "content",
+    "requested_datetime": "reported_at",
+    "updated_datetime": "updated_at",
+    "address": "address",
+    "lat": "lat",
+    "long": "lon",
+    "lon": "lon",
+    "agency_responsible": "department",
+    "status": "status",
+}
+OPEN311_STATUS = {"open": "处理中", "closed": "已办结"}
+
+
+class FileRejected(Exception):
+    """A whole file cannot be loaded; the message names the file and what to fix."""
+
+
+@dataclass
+class Mapping:
+    """A source folder's ``mapping.toml``: a vendor's headers, value codes, defaults and formats."""
+
+    columns: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    defaults: dict[str, str] = field(default_factory=dict)
+    formats: dict[str, str] = field(default_factory=dict)
+    crs: str = "wgs84"
+
+    @classmethod
+    def load(cls, folder: Path) -> Mapping:
+        path = folder / "mapping.toml"
+        if not path.exists():
+            return cls()
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise FileRejected(f"{path}: mapping.toml 无法解析 (cannot parse): {e}") from e
+        crs = str(data.get("crs", "wgs84")).lower()
+        if crs not in ("wgs84", "gcj02"):
+            raise FileRejected(f"{path}: crs must be 'wgs84' or 'gcj02', not {crs!r}")
+        return cls(
+            columns={str(k): str(v) for k, v in data.get("columns", {}).items()},
+            values={str(k): {str(a): str(b) for a, b in v.items()} for k, v in data.get("values", {}).items()},
+            defaults={str(k): str(v) for k, v in data.get("defaults", {}).items()},
+            formats={str(k): str(v) for k, v in data.get("formats", {}).items()},
+            crs=crs,
+        )
+
+
+def is_readable(path: Path) -> bool:
+    return path.name.lower().endswith(READABLE)
+
+
+def _open_bytes(path: Path) -> bytes:
+    data = path.read_bytes()
+    if path.name.lower().endswith(".gz"):
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as e:
+            raise FileRejected(f"{path}: gzip 文件损坏或被截断 (corrupt or truncated gzip): {e}") from e
+    return data
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Decode bytes as UTF-8 (with or without BOM) or GB18030; undecodable bytes become U+FFFD."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count(REPLACEMENT)
+    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
+    if non_ascii - bad > 20 * bad:  # mostly valid UTF-8 with a few broken rows
+        return text, "utf-8"
+    return data.decode("gb18030", errors="replace"), "gb18030"
+
+
+def _sniff_delimiter(text: str) -> str:
+    first = text.split("\n", 1)[0]
+    return "\t" if first.count("\t") > first.count(",") else ","
+
+
+def _frame(header: list[str], rows: list[list[str | None]], numbers: list[int], bad: list, raw: list) -> pl.DataFrame:
+    cols = _dedupe_headers(header)
+    data = {c: [r[i] if i < len(r) else None for r in rows] for i, c in enumerate(cols)}
+    df = pl.DataFrame(data, schema={c: pl.String for c in cols})
+    return df.with_columns(
+        pl.Series("__row", numbers, dtype=pl.Int64),
+        pl.Series("__bad", bad, dtype=pl.String),
+        pl.Series("__raw", raw, dtype=pl.String),
+    )
+
+
+def _dedupe_headers(header: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for h in header:
+        h = (h or "").strip() or "column"
+        if h in seen:
+            seen[h] += 1
+            h = f"{h}__{seen[h]}"
+        else:
+            seen[h] = 0
+        out.append(h)
+    return out
+
+
+def _mark_encoding(df: pl.DataFrame) -> pl.DataFrame:
+    data_cols = [c for c in df.columns if not c.startswith("__")]
+    if not data_cols:
+        return df
+    broken = pl.any_horizontal([pl.col(c).str.contains(REPLACEMENT, literal=True).fill_null(False) for c in data_cols])
+    return df.with_columns(
+        pl.when(broken & pl.col("__bad").is_null()).then(pl.lit("bad_encoding_row")).otherwise(pl.col("__bad")).alias("__bad")
+    )
+
+
+def read_csv(path: Path) -> pl.DataFrame:
+    text, _enc = decode(_open_bytes(path))
+    if not text.strip():
+        return _frame([], [], [], [], [])
+    delim = _sniff_delimiter(text)
+    try:
+        df = pl.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            separator=delim,
+            infer_schema=False,
+            has_header=True,
+            truncate_ragged_lines=False,
+            raise_if_empty=False,
+        )
+        df = _dedupe_cols(df).with_columns(pl.lit(None, pl.String).alias("__bad"), pl.lit(None, pl.String).alias("__raw"))
+        lines = [ln for ln in text.split("\n")[1:] if ln.strip("\r")]
+        if len(lines) == df.height and "\n\n" not in text.replace("\r", ""):
+            rows = pl.int_range(2, df.height + 2, dtype=pl.Int64, eager=True)  # record k sits on line k + 1
+        else:
+            rows = pl.Series(_csv_line_numbers(text, delim), dtype=pl.Int64)  # quoted fields span lines
+        df = df.with_columns(rows.alias("__row"))
+    except pl.exceptions.PolarsError:
+        df = _read_csv_slow(text, delim)
+    return _mark_encoding(df)
+
+
+def _dedupe_cols(df: pl.DataFrame) -> pl.DataFrame:
+    return df.rename(dict(zip(df.columns, _dedupe_headers(df.columns), strict=True)))
+
+
+def _csv_line_numbers(text: str, delim: str) -> list[int]:
+    """Starting line of each data record (quoted fields may span lines)."""
+    reader = csv.reader(io.StringIO(text), delimiter=delim)
+    next(reader, None)
+    starts = []
+    line = reader.line_num
+    for row in reader:
+        if row:
+            starts.append(line + 1)
+        line = reader.line_num
+    return starts
+
+
+def _read_csv_slow(text: str, delim: str) -> pl.DataFrame:
+    """Record-by-record read for files the fast reader refuses (ragged rows): bad records are kept as malformed_row."""
+    reader = csv.reader(io.StringIO(text), delimiter=delim)
+    header = next(reader, [])
+    rows, numbers, bad, raw = [], [], [], []
+    line = reader.line_num
+    for row in reader:
+        start = line + 1
+        line = reader.line_num
+        if not row:
+            continue
+        numbers.append(start)
+        if len(row) != len(header):
+            rows.append([])
+            bad.append("malformed_row")
+            raw.append(delim.join(row))
+        else:
+            rows.append([v if v != "" else None for v in row])
+            bad.append(None)
+            raw.append(None)
+    return _frame(header, rows, numbers, bad, raw)
+
+
+def read_xlsx(path: Path, entity: Entity) -> pl.DataFrame:
+    try:
+        grid = pl.read_excel(path, engine="calamine", has_header=False, infer_schema_length=0)
+    except Exception as e:  # fastexcel raises its own exception types
+        raise FileRejected(f"{path}: Excel 文件无法读取 (cannot read workbook): {e}") from e
+    grid = grid.with_columns(pl.all().cast(pl.String))
+    known = set(header_names(entity))
+    header_idx = None
+    best = 0
+    for i, row in enumerate(grid.head(10).iter_rows()):
+        hits = sum(1 for v in row if v is not None and v.strip().lower() in known)
+        if hits > best:
+            best, header_idx = hits, i
+    if header_idx is None or best < 2:
+        raise FileRejected(f"{path}: 前 10 行中找不到表头 (no header row with known column names in the first 10 rows)")
+    header = [v or "" for v in grid.row(header_idx)]
+    body = grid.slice(header_idx + 1)
+    cols = _dedupe_headers(header)
+    body = body.rename(dict(zip(body.columns, cols, strict=True)))
+    body = body.with_columns(pl.all().str.strip_chars().replace("", None))
+    n = body.height
+    # Excel rows are 1-based; the header sits on row header_idx + 1.
+    body = body.with_columns(
+        pl.int_range(header_idx + 2, header_idx + 2 + n, dtype=pl.Int64).alias("__row"),
+        pl.lit(None, pl.String).alias("__bad"),
+        pl.lit(None, pl.String).alias("__raw"),
+    )
+    data_cols = [c for c in cols]
+    body = body.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in data_cols]))  # blank rows are not records
+    return body
+
+
+def _first_real(pairs: list[tuple[str, object]]) -> dict:
+    """JSON object hook: keep the first non-null copy of a repeated key; trim keys; "null" is null."""
+    out: dict = {}
+    for k, v in pairs:
+        k = k.strip()
+        if isinstance(v, str) and v.strip().lower() == "null":
+            v = None
+        if k not in out or out[k] is None:
+            out[k] = v
+    return out
+
+
+def _records_frame(records: list[dict], numbers: list[int], bad: list, raw: list) -> pl.DataFrame:
+    header: list[str] = []
+    for r in records:
+        for k in r:
+            if k not in header:
+                header.append(k)
+    rows = [[None if r.get(h) is None else str(r.get(h)) for h in header] for r in records]
+    return _mark_encoding(_frame(header, rows, numbers, bad, raw))
+
+
+def read_json(path: Path) -> pl.DataFrame:
+    text, _ = decode(_open_bytes(path))
+    try:
+        doc = json.loads(text, object_pairs_hook=_first_real)
+    except json.JSONDecodeError as e:
+        raise FileRejected(
+            f"{path}: JSON 格式错误或文件被截断 (malformed or truncated JSON at line {e.lineno} column {e.colno}): "
+            f"{e.msg}; nothing loaded"
+        ) from e
+    if isinstance(doc, dict):
+        lists = [v for v in doc.values() if isinstance(v, list)]
+        if len(lists) != 1:
+            raise FileRejected(f"{path}: expected a JSON list of objects (Open311 GeoReport v2)")
+        doc = lists[0]
+    if not isinstance(doc, list) or not all(isinstance(r, dict) for r in doc):
+        raise FileRejected(f"{path}: expected a JSON list of objects (Open311 GeoReport v2)")
+    return _records_frame(doc, list(range(1, len(doc) + 1)), [None] * len(doc), [None] * len(doc))
+
+
+def read_jsonl(path: Path) -> pl.DataFrame:
+    text, _ = decode(_open_bytes(path))
+    records, numbers, bad, raw = [], [], [], []
+    for i, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        numbers.append(i)
+        try:
+            obj = json.loads(line, object_pairs_hook=_first_real)
+            if not isinstance(obj, dict):
+                raise ValueError("not an object")
+            records.append(obj)
+            bad.append(None)
+            raw.append(None)
+        except ValueError:
+            records.append({})
+            bad.append("malformed_row")
+            raw.append(line)
+    return _records_frame(records, numbers, bad, raw)
+
+
+def read_any(path: Path, entity: Entity) -> pl.DataFrame:
+    name = path.name.lower()
+    if name.endswith(".xlsx"):
+        return read_xlsx(path, entity)
+    if name.endswith(".json"):
+        return read_json(path)
+    if name.endswith((".jsonl", ".jsonl.gz")):
+        return read_jsonl(path)
+    return read_csv(path)
+
+
+def canonicalise(df: pl.DataFrame, entity: Entity, mapping: Mapping, path: Path) -> tuple[pl.DataFrame, list[str]]:
+    """Rename the file's headers onto the entity's columns; returns the frame and the ignored headers.
+
+    Raises FileRejected naming the file and the column when a required column is missing.
+    """
+    known = header_names(entity)
+    is_open311 = path.name.lower().endswith(".json") and "service_request_id" in df.columns
+    rename: dict[str, str] = {}
+    ignored: list[str] = []
+    mapped_cols = {k.strip().lower(): v for k, v in mapping.columns.items()}
+    for h in df.columns:
+        if h.startswith("__"):
+            continue
+        key = h.strip().lower()
+        target = None
+        if key in mapped_cols:
+            target = known.get(mapped_cols[key].strip().lower())
+            if target is None:
+                raise FileRejected(f"{path}: mapping.toml maps {h!r} to unknown column {mapped_cols[key]!r}")
+        elif is_open311 and key in OPEN311:
+            target = OPEN311[key]
+        else:
+            target = known.get(key)
+        if target is None or target in rename.values():
+            ignored.append(h)
+        else:
+            rename[h] = target
+    out = df.select([pl.col(h).alias(t) for h, t in rename.items()] + [pl.col("__row"), pl.col("__bad"), pl.col("__raw")])
+    if is_open311:
+        status = pl.col("status").str.strip_chars().str.to_lowercase() if "status" in out.columns else pl.lit(None)
+        extra = [pl.lit("12345").alias("source")]
+        if "updated_at" in out.columns:
+            extra.append(pl.when(status == "closed").then(pl.col("updated_at")).alias("resolved_at"))
+        if "status" in out.columns:
+            extra.append(status.replace_strict(OPEN311_STATUS, default=pl.col("status")).alias("status"))
+        out = out.with_columns(extra)
+    for col, value in mapping.defaults.items():
+        target = known.get(col.strip().lower())
+        if target is None:
+            raise FileRejected(f"{path}: mapping.toml default for unknown column {col!r}")
+        if target not in out.columns:
+            out = out.with_columns(pl.lit(value, pl.String).alias(target))
+        else:
+            out = out.with_columns(pl.col(target).fill_null(pl.lit(value)))
+    for col, codes in mapping.values.items():
+        target = known.get(col.strip().lower())
+        if target in out.columns:
+            out = out.with_columns(
+                pl.col(target).str.strip_chars().replace(codes).alias(target)
+            )
+    missing = [c for c in entity.columns if c.required and c.name not in out.columns]
+    if missing:
+        names = ", ".join(f"'{c.zh}' ({c.name})" for c in missing)
+        raise FileRejected(f"{path}: 缺少必填列 {names} (missing required column)")
+    for c in entity.columns:
+        if c.name not in out.columns:
+            out = out.with_columns(pl.lit(None, pl.String).alias(c.name))
+    return out, ignored

@@ -1,0 +1,55 @@
+"""One typed settings object. Every field has a default and a help text; the README documents each.
+
+Values come from environment variables prefixed ``COCKPIT_`` (e.g. ``COCKPIT_WAREHOUSE=/srv/wh``)
+or from a ``.env`` file in the working directory.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COCKPIT_", env_file=".env", extra="ignore")
+
+    inbox: Path = Field(Path("demo_inbox"), description="Inbox folder read by `cockpit ingest` (SPEC §2).")
+    warehouse: Path = Field(
+        Path("warehouse_data"), description="Folder holding the versioned DuckDB files and the pointers."
+    )
+    timezone: str = Field("Asia/Shanghai", description="Local time zone; zoned timestamps are converted to it.")
+    person_key_secret: SecretStr | None = Field(
+        None,
+        description="HMAC secret for person_key. Unset: a random one is created once in "
+        "<warehouse>/.person_key_secret (mode 0600) and reused.",
+    )
+    area_margin_km: float = Field(
+        5.0, description="Coordinates farther than this outside the grid area are coordinates_out_of_area."
+    )
+    keep_versions: int = Field(3, description="Published database versions kept on disk (older are removed).")
+    quality_chunk_rows: int = Field(
+        500_000, description="Rows per pandas chunk handed to Great Expectations (bounds its memory)."
+    )
+    read_batch_rows: int = Field(1_000_000, description="Rows per batch when reading large CSV files.")
+    data_docs: bool = Field(True, description="Render Great Expectations Data Docs (HTML) after each run.")
+
+    def key_secret(self) -> bytes:
+        if self.person_key_secret is not None:
+            return self.person_key_secret.get_secret_value().encode()
+        path = self.warehouse / ".person_key_secret"
+        if not path.exists():
+            self.warehouse.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+        return path.read_text().strip().encode()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,50 @@
+"""The analytics file: what analysts' SQL may read — no raw ID number, phone or name anywhere (SPEC §5, §8).
+
+It is a separate DuckDB file, so that a query that reads the file's bytes finds nothing more
+than the tables below. Persons appear by ``person_key`` (a keyed hash) only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from pipelines.schema import PII_COLUMNS
+
+COPIED_SCHEMAS = ("staging",)
+META_TABLES = ("runs", "load_runs", "quality_results")
+
+
+def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
+    rows = con.execute(
+        "select column_name from duckdb_columns() where database_name = current_database() "
+        "and schema_name = ? and table_name = ? order by column_index",
+        [schema, table],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def safe_columns(columns: list[str]) -> list[str]:
+    return [c for c in columns if c not in PII_COLUMNS]
+
+
+def write_analytics(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Copy every table of the published layers, minus person-identifying columns, into ``path``."""
+    con.execute(f"attach '{path}' as analytics")
+    try:
+        for schema in (*COPIED_SCHEMAS, "meta"):
+            con.execute(f"create schema if not exists analytics.{schema}")
+        tables = con.execute(
+            "select schema_name, table_name, comment from duckdb_tables() "
+            "where database_name = current_database() and schema_name in ('staging') order by all"
+        ).fetchall()
+        tables += [("meta", t, None) for t in META_TABLES]
+        for schema, table, comment in tables:
+            cols = ", ".join(f'"{c}"' for c in safe_columns(_columns(con, schema, table)))
+            con.execute(f"create table analytics.{schema}.{table} as select {cols} from {schema}.{table}")
+            if comment:
+                con.execute(f"comment on table analytics.{schema}.{table} is '{comment.replace(chr(39), chr(39) * 2)}'")
+        con.execute("checkpoint analytics")
+    finally:
+        con.execute("detach analytics")

@@ -1,0 +1,94 @@
+"""Create the raw and meta tables, and build the SQL models layer by layer (SPEC §5).
+
+Models are SQL files under ``warehouse/models/<layer>/``; a file's stem is its table's name
+(``staging.stg_complaints__tickets``) and the name of the quality suite that checks it. The
+first ``--`` comment line of a model states its grain and becomes the table's comment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from pipelines.schema import ENTITIES, Entity
+
+MODELS = Path(__file__).parent / "models"
+LAYERS = ("staging",)
+
+DUCK_TYPES = {
+    "ts": "TIMESTAMP",
+    "float": "DOUBLE",
+    "lon": "DOUBLE",
+    "lat": "DOUBLE",
+    "int": "BIGINT",
+    "tags": "VARCHAR[]",
+}
+
+META_DDL = """
+create schema if not exists raw;
+create schema if not exists staging;
+create schema if not exists meta;
+create table if not exists meta.runs (
+    run_id varchar primary key, as_of date, started_at timestamp, finished_at timestamp,
+    status varchar, version varchar, message varchar
+);
+create table if not exists meta.load_runs (
+    run_id varchar, file varchar, file_hash varchar, source varchar, entity varchar, status varchar,
+    rows_in bigint, loaded bigint, quarantined bigint, warnings varchar,
+    started_at timestamp, finished_at timestamp
+);
+create table if not exists meta.quarantine (
+    run_id varchar, file varchar, file_hash varchar, source varchar, entity varchar,
+    row_number bigint, reason varchar, raw_row varchar
+);
+create table if not exists meta.quality_results (
+    run_id varchar, suite varchar, expectation varchar, column_name varchar, severity varchar,
+    success boolean, observed varchar, unexpected_count bigint, element_count bigint, details varchar
+);
+"""
+
+
+def raw_columns(entity: Entity) -> list[tuple[str, str]]:
+    cols = []
+    for c in entity.columns:
+        t = DUCK_TYPES.get(c.kind, "VARCHAR")
+        if entity.name == "persons" and c.name == "birth_date":
+            t = "DATE"
+        cols.append((c.name, t))
+        if c.kind == "id":
+            cols.append(("reporter_person_key" if c.name == "reporter_id_number" else "person_key", "VARCHAR"))
+    return cols + [("_file_hash", "VARCHAR"), ("_row", "BIGINT"), ("_run_id", "VARCHAR")]
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(META_DDL)
+    for e in ENTITIES:
+        cols = ", ".join(f'"{n}" {t}' for n, t in raw_columns(e))
+        con.execute(f"create table if not exists raw.{e.table} ({cols})")
+
+
+def sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def model_files(layer: str) -> list[Path]:
+    return sorted((MODELS / layer).glob("*.sql"))
+
+
+def grain(path: Path) -> str:
+    first = path.read_text(encoding="utf-8").lstrip().splitlines()[0]
+    return first.removeprefix("--").strip() if first.startswith("--") else ""
+
+
+def build_models(con: duckdb.DuckDBPyConnection, layers: tuple[str, ...] = LAYERS) -> list[str]:
+    """(Re)build every model of the given layers as a table; returns the qualified names built."""
+    built = []
+    for layer in layers:
+        con.execute(f"create schema if not exists {layer}")
+        for path in model_files(layer):
+            name = f"{layer}.{path.stem}"
+            con.execute(f"create or replace table {name} as {path.read_text(encoding='utf-8')}")
+            con.execute(f"comment on table {name} is {sql_string(grain(path))}")
+            built.append(name)
+    return built

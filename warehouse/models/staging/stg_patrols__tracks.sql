@@ -1,0 +1,6 @@
+-- one row per GPS point of a worker's patrol track
+with source as (
+    select * from raw.patrols__tracks
+)
+
+select * from source

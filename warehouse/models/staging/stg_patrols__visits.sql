@@ -1,0 +1,6 @@
+-- one row per household visit (入户走访)
+with source as (
+    select * from raw.patrols__visits
+)
+
+select * from source

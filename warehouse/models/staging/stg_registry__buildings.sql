@@ -1,0 +1,15 @@
+-- one row per building: the newest loaded version
+with source as (
+    select * from raw.registry__buildings
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by building_code order by _run_id desc, _file_hash desc, _row desc
+        ) as version_rank,
+    from source
+)
+
+select * exclude (version_rank) from ranked where version_rank = 1

@@ -1,0 +1,6 @@
+-- one row per sensor event (告警, 故障, 心跳, 读数) as loaded
+with source as (
+    select * from raw.sensors__events
+)
+
+select * from source
