@@ -3,7 +3,9 @@
 Suites are data: ``expectations/<table>.toml``, named like the table they check. Each ``[[expect]]``
 is a GX expectation (its ``type`` and arguments) plus ``severity`` = critical | warning; a
 ``value_set_sql`` argument is filled from the warehouse before the run. Each ``[[reconcile]]``
-compares two SQL counts (checked by GX on a one-row frame). ``{run_id}`` in SQL is this run.
+compares two SQL counts; all of them are checked together by GX, as the ``reconciliation`` suite,
+on a one-row frame. ``{run_id}`` in SQL is this run. An empty table passes its row-level
+expectations vacuously (a source may be missing, SPEC §2); its reconciliations still run.
 
 GX runs on its pandas path (its SQL path fails on DuckDB: GX issues #10738, #11579). Tables are
 handed over in bounded chunks, only the columns a suite reads; with a ``key`` the chunks are split
@@ -45,6 +47,9 @@ def _context(root: Path):
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     root.mkdir(parents=True, exist_ok=True)
     ctx = gx.get_context(mode="file", project_root_dir=str(root))
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     return gx, ctx
 
 
@@ -80,86 +85,116 @@ def _chunks(con, table: str, cols: list[str], key: str | None, chunk_rows: int):
             where = f'where hash("{key}") % {parts} = {i}'
         else:
             where = f"where rowid % {parts} = {i}"
-        yield i, parts, con.execute(f"select {select} from {table} {where}").to_arrow_table().to_pandas()
+        yield i, parts, con.execute(f"select {select} from {table} {where}").df()
+
+
+def _checkpoint(gx, ctx, ds, name: str, expectations: list):
+    suite = gx.ExpectationSuite(name=name)
+    for e in expectations:
+        suite.add_expectation(e)
+    suite = ctx.suites.add_or_update(suite)
+    try:
+        asset = ds.get_asset(name)
+    except LookupError:
+        asset = ds.add_dataframe_asset(name)
+    try:
+        bd = asset.get_batch_definition("whole")
+    except (KeyError, LookupError):
+        bd = asset.add_batch_definition_whole_dataframe("whole")
+    vd = ctx.validation_definitions.add_or_update(gx.ValidationDefinition(name=name, data=bd, suite=suite))
+    return ctx.checkpoints.add_or_update(gx.Checkpoint(name=name, validation_definitions=[vd], actions=[]))
 
 
 def run_quality(con: duckdb.DuckDBPyConnection, run_id: str, settings, progress=None) -> list[dict]:
     """Validate every suite against this version; write ``meta.quality_results``; return one dict per expectation."""
-    gx, ctx = _context(Path(settings.warehouse) / "gx")
+    gx, ctx = _context(Path(settings.warehouse))  # GX keeps its files in <warehouse>/gx/
     from great_expectations.core.run_identifier import RunIdentifier
 
     suites = load_suites()
-    task = progress.add_task("质量检查 (quality)", total=len(suites)) if progress else None
+    task = progress.add_task("质量检查 (quality)", total=len(suites) + 1) if progress else None
     ds = ctx.data_sources.add_or_update_pandas("warehouse")
     results: list[dict] = []
+    recon_frame: dict[str, list] = {}
+    recon_expectations, recon_suite_of = [], []
     for name, spec in suites.items():
         table = spec.get("table", f"staging.{name}")
-        suite = gx.ExpectationSuite(name=name)
-        for conf in spec.get("expect", []):
-            suite.add_expectation(_expectation(gx, conf, con))
-        rec = spec.get("reconcile", [])
-        for r in rec:
-            suite.add_expectation(
+        for r in spec.get("reconcile", []):
+            left, right = f"{name}: {r['name']} (left)", f"{name}: {r['name']} (right)"
+            recon_frame[left] = [con.execute(r["left"].format(run_id=run_id)).fetchone()[0]]
+            recon_frame[right] = [con.execute(r["right"].format(run_id=run_id)).fetchone()[0]]
+            recon_expectations.append(
                 gx.expectations.ExpectColumnPairValuesToBeEqual(
-                    column_A=f"left:{r['name']}", column_B=f"right:{r['name']}", meta={"severity": r["severity"]}
+                    column_A=left, column_B=right, meta={"severity": r["severity"], "name": r["name"]}
                 )
             )
-        suite = ctx.suites.add_or_update(suite)
-        try:
-            asset = ds.get_asset(name)
-        except LookupError:
-            asset = ds.add_dataframe_asset(name)
-        try:
-            bd = asset.get_batch_definition("whole")
-        except (KeyError, LookupError):
-            bd = asset.add_batch_definition_whole_dataframe("whole")
-        vd = ctx.validation_definitions.add_or_update(gx.ValidationDefinition(name=name, data=bd, suite=suite))
-        checkpoint = ctx.checkpoints.add_or_update(gx.Checkpoint(name=name, validation_definitions=[vd], actions=[]))
-        recon = {}
-        for r in rec:
-            recon[f"left:{r['name']}"] = [con.execute(r["left"].format(run_id=run_id)).fetchone()[0]]
-            recon[f"right:{r['name']}"] = [con.execute(r["right"].format(run_id=run_id)).fetchone()[0]]
+            recon_suite_of.append(name)
+        confs = spec.get("expect", [])
+        if not confs:
+            continue
         agg: dict[int, dict] = {}
-        frames = _chunks(con, table, _columns_used(spec), spec.get("key"), settings.quality_chunk_rows)
-        for i, parts, df in frames:
-            for k, v in recon.items():  # reconciliation columns ride on the first chunk's first row only
-                df[k] = pd.Series(v if i == 0 else [None], dtype="object").reindex(df.index)
-            if i == 0 and df.empty and recon:
-                df = pd.DataFrame({k: v for k, v in recon.items()})
-            run = RunIdentifier(run_name=f"{run_id}" + (f"-part{i + 1}of{parts}" if parts > 1 else ""))
-            out = checkpoint.run(batch_parameters={"dataframe": df}, run_id=run)
-            for vr in out.run_results.values():
-                for j, x in enumerate(vr.results):
-                    _merge(agg, j, x)
+        if con.execute(f"select count(*) from {table}").fetchone()[0] == 0:
+            for j, conf in enumerate(confs):
+                agg[j] = _result(conf["type"], _column_of(conf), conf["severity"], observed="empty table")
+        else:
+            checkpoint = _checkpoint(gx, ctx, ds, name, [_expectation(gx, c, con) for c in confs])
+            frames = _chunks(con, table, _columns_used(spec), spec.get("key"), settings.quality_chunk_rows)
+            for i, parts, df in frames:
+                run = RunIdentifier(run_name=run_id + (f"-part{i + 1}of{parts}" if parts > 1 else ""))
+                out = checkpoint.run(batch_parameters={"dataframe": df}, run_id=run)
+                for vr in out.run_results.values():
+                    for j, x in enumerate(vr.results):
+                        _merge(agg, j, x)
         for _j, a in sorted(agg.items()):
             a["suite"] = name
             results.append(a)
         if progress:
             progress.advance(task)
+    if recon_expectations:
+        checkpoint = _checkpoint(gx, ctx, ds, "reconciliation", recon_expectations)
+        out = checkpoint.run(
+            batch_parameters={"dataframe": pd.DataFrame(recon_frame)}, run_id=RunIdentifier(run_name=run_id)
+        )
+        agg = {}
+        for vr in out.run_results.values():
+            for j, x in enumerate(vr.results):
+                _merge(agg, j, x)
+        for j, a in sorted(agg.items()):
+            a["suite"] = recon_suite_of[j]
+            a["expectation"] = "reconcile"
+            results.append(a)
+    if progress:
+        progress.advance(task)
     _store(con, run_id, results)
     if settings.data_docs:
         ctx.build_data_docs()
     return results
 
 
+def _column_of(conf: dict) -> str | None:
+    return conf.get("column") or ",".join(str(conf[k]) for k in ("column_A", "column_B") if k in conf) or None
+
+
+def _result(expectation: str, column, severity: str, observed=None) -> dict:
+    return {
+        "expectation": expectation,
+        "column": column,
+        "severity": severity,
+        "success": True,
+        "unexpected_count": 0,
+        "element_count": 0,
+        "observed": observed,
+        "details": [],
+    }
+
+
 def _merge(agg: dict[int, dict], j: int, x) -> None:
     conf = x.expectation_config
-    kw = conf.kwargs
-    column = kw.get("column") or ",".join(str(kw[k]) for k in ("column_A", "column_B") if k in kw) or None
     res = x.result or {}
-    a = agg.setdefault(
-        j,
-        {
-            "expectation": conf.type,
-            "column": column,
-            "severity": (conf.meta or {}).get("severity", "warning"),
-            "success": True,
-            "unexpected_count": 0,
-            "element_count": 0,
-            "observed": None,
-            "details": [],
-        },
-    )
+    column = _column_of(conf.kwargs)
+    meta = conf.meta or {}
+    if "name" in meta:
+        column = meta["name"]
+    a = agg.setdefault(j, _result(conf.type, column, meta.get("severity", "warning")))
     a["success"] = a["success"] and bool(x.success)
     a["unexpected_count"] += int(res.get("unexpected_count") or 0)
     a["element_count"] += int(res.get("element_count") or 0)
@@ -177,8 +212,18 @@ def _store(con: duckdb.DuckDBPyConnection, run_id: str, results: list[dict]) -> 
     con.executemany(
         "insert into meta.quality_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            [run_id, r["suite"], r["expectation"], r["column"], r["severity"], r["success"], r["observed"],
-             r["unexpected_count"], r["element_count"], json.dumps(r["details"], ensure_ascii=False, default=str)]
+            [
+                run_id,
+                r["suite"],
+                r["expectation"],
+                r["column"],
+                r["severity"],
+                r["success"],
+                r["observed"],
+                r["unexpected_count"],
+                r["element_count"],
+                json.dumps(r["details"], ensure_ascii=False, default=str),
+            ]
             for r in results
         ],
     )

@@ -21,9 +21,13 @@ from rich.table import Table
 from pipelines.schema import REASONS
 from pipelines.settings import get_settings
 
-app = typer.Typer(help="社区治理数字驾驶舱 — pipelines and warehouse", no_args_is_help=True, add_completion=False)
-console = Console()
-err = Console(stderr=True)
+app = typer.Typer(
+    help="社区治理数字驾驶舱 — pipelines and warehouse", no_args_is_help=True, add_completion=False
+)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+if not console.is_terminal:  # a log file or CI: keep table rows and paths on one line
+    console.width = 200
 
 
 def _as_of(value: str | None) -> date:
@@ -32,26 +36,43 @@ def _as_of(value: str | None) -> date:
     try:
         return datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:
-        raise typer.BadParameter(f"--as-of 需要 YYYY-MM-DD 格式的日期 (expected YYYY-MM-DD), got {value!r}") from None
+        raise typer.BadParameter(
+            f"--as-of 需要 YYYY-MM-DD 格式的日期 (expected YYYY-MM-DD), got {value!r}"
+        ) from None
 
 
 def _progress() -> Progress:
     return Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=True, disable=not err.is_terminal,
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
     )
 
 
 def summary_table(result) -> Table:
     t = Table(title=f"导入结果 run {result.run_id} (as of {result.as_of})", show_lines=False)
-    for col, just in (("文件 file", "left"), ("状态 status", "left"), ("读入 rows in", "right"),
-                      ("入库 loaded", "right"), ("隔离 quarantined", "right"), ("隔离原因 by reason", "left")):
+    for col, just in (
+        ("文件 file", "left"),
+        ("状态 status", "left"),
+        ("读入 rows in", "right"),
+        ("入库 loaded", "right"),
+        ("隔离 quarantined", "right"),
+        ("隔离原因 by reason", "left"),
+    ):
         t.add_column(col, justify=just)
     for f in result.files:
-        reasons = ", ".join(f"{REASONS.get(r, r)} {r} {n}" for r, n in f.reasons.items())
+        reasons = ", ".join(f"{r} {n}" for r, n in f.reasons.items())
         t.add_row(f.file, f.status, str(f.rows_in), str(f.loaded), str(f.quarantined), reasons)
     tot = [sum(getattr(f, k) for f in result.files) for k in ("rows_in", "loaded", "quarantined")]
     t.add_row("合计 total", "", *map(str, tot), "", style="bold")
+    used = sorted({r for f in result.files for r in f.reasons})
+    if used:
+        t.caption = "  ".join(f"{r}={REASONS.get(r, r)}" for r in used)
     return t
 
 
@@ -65,20 +86,27 @@ def run_and_report(inbox: Path, as_of: date) -> None:
         with _progress() as progress:
             result = run_ingest(inbox, settings, as_of=as_of, progress=progress)
     except InboxError as e:
-        err.print(f"[red]输入无法导入，未发布 (input refused, nothing published):[/red]\n{e}")
+        err.print("[red]输入无法导入，未发布 (input refused, nothing published):[/red]")
+        err.print(str(e), markup=False, highlight=False)
         raise typer.Exit(2) from None
     except WarehouseBusy as e:
-        err.print(f"[red]{e}[/red]")
+        err.print(str(e), style="red", markup=False)
         raise typer.Exit(2) from None
     except QualityGateFailed as e:
         err.print(f"[red]{e}[/red]")
-        err.print(f"质量报告 (report): {settings.warehouse / 'gx/uncommitted/data_docs/local_site/index.html'}")
+        err.print(
+            f"质量报告 (report): {settings.warehouse / 'gx/uncommitted/data_docs/local_site/index.html'}"
+        )
         raise typer.Exit(1) from None
     console.print(summary_table(result))
     if result.missing_sources:
-        console.print(f"[yellow]缺少数据源 (missing or empty sources): {', '.join(result.missing_sources)}[/yellow]")
+        console.print(
+            f"[yellow]缺少数据源 (missing or empty sources): {', '.join(result.missing_sources)}[/yellow]"
+        )
     if result.unrecognised:
-        console.print(f"[yellow]未识别的文件，已忽略 (unrecognised files ignored): {', '.join(result.unrecognised)}[/yellow]")
+        console.print(
+            f"[yellow]未识别的文件，已忽略 (unrecognised files ignored): {', '.join(result.unrecognised)}[/yellow]"
+        )
     for f in result.files:
         for w in f.warnings:
             console.print(f"[yellow]{f.file}: {w}[/yellow]")
@@ -92,8 +120,12 @@ def run_and_report(inbox: Path, as_of: date) -> None:
 @app.command()
 def ingest(
     inbox: Annotated[Path, typer.Option(help="收件箱目录 (inbox folder, SPEC §2)")],
-    warehouse: Annotated[Path | None, typer.Option(help="仓库目录 (warehouse folder); default: settings")] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="数据截止日期 YYYY-MM-DD (default: today)")] = None,
+    warehouse: Annotated[
+        Path | None, typer.Option(help="仓库目录 (warehouse folder); default: settings")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="数据截止日期 YYYY-MM-DD (default: today)")
+    ] = None,
 ) -> None:
     """Load an inbox into a new warehouse version; publish it if the critical quality checks pass."""
     if warehouse is not None:
@@ -103,12 +135,18 @@ def ingest(
 
 @app.command()
 def demo(
-    scale: Annotated[str, typer.Option(help="street (~35k residents) | district (~1M) | tiny (tests)")] = "street",
+    scale: Annotated[
+        str, typer.Option(help="street (~35k residents) | district (~1M) | tiny (tests)")
+    ] = "street",
     inbox: Annotated[Path, typer.Option(help="where to write the demo inbox")] = Path("demo_inbox"),
     warehouse: Annotated[Path | None, typer.Option(help="仓库目录; default: settings")] = None,
     seed: Annotated[int, typer.Option(help="random seed (same seed → same files)")] = 20261121,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="the demo data ends on this date (default: today)")] = None,
-    generate_only: Annotated[bool, typer.Option("--generate-only", help="write the inbox, do not ingest")] = False,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="the demo data ends on this date (default: today)")
+    ] = None,
+    generate_only: Annotated[
+        bool, typer.Option("--generate-only", help="write the inbox, do not ingest")
+    ] = False,
 ) -> None:
     """Generate a realistic, messy demo inbox (deterministic) and ingest it."""
     from pipelines.demo import SCALES, generate
@@ -118,7 +156,9 @@ def demo(
     day = _as_of(as_of)
     with console.status(f"生成演示数据 (generating the {scale} demo inbox) …"):
         manifest = generate(inbox, scale, seed, day)
-    console.print(f"演示收件箱 (demo inbox): {inbox} — {sum(manifest['rows'].values()):,} rows in {len(manifest['rows'])} files")
+    console.print(
+        f"演示收件箱 (demo inbox): {inbox} — {sum(manifest['rows'].values()):,} rows in {len(manifest['rows'])} files"
+    )
     if warehouse is not None:
         get_settings().warehouse = warehouse
     if not generate_only:

@@ -18,7 +18,9 @@ class Area:
         geoms = [shapely.from_wkt(b, on_invalid="ignore") if b else None for b in boundaries]
         self.has_polygons = any(g is not None and not g.is_empty for g in geoms)
         pts = [
-            (x, y) for x, y in zip(lons, lats, strict=True) if x is not None and y is not None and not np.isnan(x)
+            (x, y)
+            for x, y in zip(lons, lats, strict=True)
+            if x is not None and y is not None and not np.isnan(x)
         ]
         if self.has_polygons:
             polys = [g for g in geoms if g is not None and not g.is_empty]
@@ -29,7 +31,9 @@ class Area:
         else:
             self.lon0 = self.lat0 = None
         self.kx = KM_PER_DEG_LAT * math.cos(math.radians(self.lat0)) if self.lat0 is not None else None
-        self.poly_idx = np.array([i for i, g in enumerate(geoms) if g is not None and not g.is_empty], dtype=int)
+        self.poly_idx = np.array(
+            [i for i, g in enumerate(geoms) if g is not None and not g.is_empty], dtype=int
+        )
         self.polys = np.array([geoms[i] for i in self.poly_idx], dtype=object)
         self.tree = shapely.STRtree(self.polys) if self.has_polygons else None
         if self.has_polygons:
@@ -45,7 +49,10 @@ class Area:
 
     def _to_km(self, geom):
         return shapely.transform(
-            geom, lambda xy: np.column_stack(((xy[:, 0] - self.lon0) * self.kx, (xy[:, 1] - self.lat0) * KM_PER_DEG_LAT))
+            geom,
+            lambda xy: np.column_stack(
+                ((xy[:, 0] - self.lon0) * self.kx, (xy[:, 1] - self.lat0) * KM_PER_DEG_LAT)
+            ),
         )
 
     def km_outside(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:

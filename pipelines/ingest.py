@@ -168,7 +168,12 @@ def load_file(
     if ignored:
         result.warnings.append("忽略未知列 (ignored unknown columns): " + ", ".join(ignored))
     typed = transform(
-        canon, entity, refs, mapping, tz=settings.timezone, secret=settings.key_secret(),
+        canon,
+        entity,
+        refs,
+        mapping,
+        tz=settings.timezone,
+        secret=settings.key_secret(),
         margin_km=settings.area_margin_km,
     )
     good = typed.filter(pl.col("__reason").is_null())
@@ -185,7 +190,9 @@ def load_file(
         con.execute(f"insert into raw.{entity.table} by name select * from loaded_rows")
         con.unregister("loaded_rows")
     if bad.height:
-        q = bad.join(_raw_json(original, bad["__row"]), left_on="__row", right_on="row_number", how="left").select(
+        q = bad.join(
+            _raw_json(original, bad["__row"]), left_on="__row", right_on="row_number", how="left"
+        ).select(
             pl.lit(run_id).alias("run_id"),
             pl.lit(rel).alias("file"),
             pl.lit(digest).alias("file_hash"),
@@ -232,7 +239,12 @@ def run_ingest(
                 "insert into meta.runs values (?, ?, ?, null, 'running', ?, null)",
                 [run_id, as_of, started, version.name],
             )
-            seen = {r[0] for r in con.execute("select file_hash from meta.load_runs where status = 'loaded'").fetchall()}
+            seen = {
+                r[0]
+                for r in con.execute(
+                    "select file_hash from meta.load_runs where status = 'loaded'"
+                ).fetchall()
+            }
             task = progress.add_task("读取与校验 (loading)", total=len(ordered)) if progress else None
             mappings: dict[str, Mapping] = {}
             refs_for: str | None = None
@@ -253,8 +265,15 @@ def run_ingest(
                         if entity.source not in mappings:
                             mappings[entity.source] = Mapping.load(inbox / entity.source)
                         fr = load_file(
-                            con, path, entity, refs, mappings[entity.source],
-                            inbox=inbox, run_id=run_id, digest=digest, settings=settings,
+                            con,
+                            path,
+                            entity,
+                            refs,
+                            mappings[entity.source],
+                            inbox=inbox,
+                            run_id=run_id,
+                            digest=digest,
+                            settings=settings,
                         )
                         seen.add(digest)
                     except FileRejected as e:
@@ -263,8 +282,20 @@ def run_ingest(
                 result.files.append(fr)
                 con.execute(
                     "insert into meta.load_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [run_id, fr.file, fr.file_hash, fr.source, fr.entity, fr.status, fr.rows_in, fr.loaded,
-                     fr.quarantined, "; ".join(fr.warnings) or None, t0, datetime.now()],
+                    [
+                        run_id,
+                        fr.file,
+                        fr.file_hash,
+                        fr.source,
+                        fr.entity,
+                        fr.status,
+                        fr.rows_in,
+                        fr.loaded,
+                        fr.quarantined,
+                        "; ".join(fr.warnings) or None,
+                        t0,
+                        datetime.now(),
+                    ],
                 )
                 if progress:
                     progress.advance(task)
@@ -283,7 +314,10 @@ def run_ingest(
                 result.status = "quality_failed"
                 raise QualityGateFailed(
                     "关键质量检查未通过，未发布 (critical expectations failed; nothing published): "
-                    + "; ".join(f"{q['suite']}.{q['expectation']}({q['column'] or ''})" for q in result.critical_failures)
+                    + "; ".join(
+                        f"{q['suite']}.{q['expectation']}({q['column'] or ''})"
+                        for q in result.critical_failures
+                    )
                 )
             con.execute(
                 "update meta.runs set finished_at = ?, status = 'published' where run_id = ?",

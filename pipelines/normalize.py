@@ -121,7 +121,13 @@ def id_checks(values: pl.Series) -> pl.DataFrame:
             norm.append(n), err.append("bad_id_format"), birth.append(None), gender.append(None)
     table = pl.DataFrame(
         {"__v": uniques, "id_norm": norm, "id_error": err, "id_birth": birth, "id_gender": gender},
-        schema={"__v": pl.String, "id_norm": pl.String, "id_error": pl.String, "id_birth": pl.Date, "id_gender": pl.String},
+        schema={
+            "__v": pl.String,
+            "id_norm": pl.String,
+            "id_error": pl.String,
+            "id_birth": pl.Date,
+            "id_gender": pl.String,
+        },
     )
     return pl.DataFrame({"__v": values}).join(table, on="__v", how="left", maintain_order="left").drop("__v")
 

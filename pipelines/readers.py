@@ -13,6 +13,8 @@ import gzip
 import io
 import json
 import tomllib
+import xml.etree.ElementTree as ET
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,7 +70,9 @@ class Mapping:
             raise FileRejected(f"{path}: crs must be 'wgs84' or 'gcj02', not {crs!r}")
         return cls(
             columns={str(k): str(v) for k, v in data.get("columns", {}).items()},
-            values={str(k): {str(a): str(b) for a, b in v.items()} for k, v in data.get("values", {}).items()},
+            values={
+                str(k): {str(a): str(b) for a, b in v.items()} for k, v in data.get("values", {}).items()
+            },
             defaults={str(k): str(v) for k, v in data.get("defaults", {}).items()},
             formats={str(k): str(v) for k, v in data.get("formats", {}).items()},
             crs=crs,
@@ -110,7 +114,9 @@ def _sniff_delimiter(text: str) -> str:
     return "\t" if first.count("\t") > first.count(",") else ","
 
 
-def _frame(header: list[str], rows: list[list[str | None]], numbers: list[int], bad: list, raw: list) -> pl.DataFrame:
+def _frame(
+    header: list[str], rows: list[list[str | None]], numbers: list[int], bad: list, raw: list
+) -> pl.DataFrame:
     cols = _dedupe_headers(header)
     data = {c: [r[i] if i < len(r) else None for r in rows] for i, c in enumerate(cols)}
     df = pl.DataFrame(data, schema={c: pl.String for c in cols})
@@ -139,9 +145,14 @@ def _mark_encoding(df: pl.DataFrame) -> pl.DataFrame:
     data_cols = [c for c in df.columns if not c.startswith("__")]
     if not data_cols:
         return df
-    broken = pl.any_horizontal([pl.col(c).str.contains(REPLACEMENT, literal=True).fill_null(False) for c in data_cols])
+    broken = pl.any_horizontal(
+        [pl.col(c).str.contains(REPLACEMENT, literal=True).fill_null(False) for c in data_cols]
+    )
     return df.with_columns(
-        pl.when(broken & pl.col("__bad").is_null()).then(pl.lit("bad_encoding_row")).otherwise(pl.col("__bad")).alias("__bad")
+        pl.when(broken & pl.col("__bad").is_null())
+        .then(pl.lit("bad_encoding_row"))
+        .otherwise(pl.col("__bad"))
+        .alias("__bad")
     )
 
 
@@ -159,7 +170,9 @@ def read_csv(path: Path) -> pl.DataFrame:
             truncate_ragged_lines=False,
             raise_if_empty=False,
         )
-        df = _dedupe_cols(df).with_columns(pl.lit(None, pl.String).alias("__bad"), pl.lit(None, pl.String).alias("__raw"))
+        df = _dedupe_cols(df).with_columns(
+            pl.lit(None, pl.String).alias("__bad"), pl.lit(None, pl.String).alias("__raw")
+        )
         lines = [ln for ln in text.split("\n")[1:] if ln.strip("\r")]
         if len(lines) == df.height and "\n\n" not in text.replace("\r", ""):
             rows = pl.int_range(2, df.height + 2, dtype=pl.Int64, eager=True)  # record k sits on line k + 1
@@ -211,10 +224,31 @@ def _read_csv_slow(text: str, delim: str) -> pl.DataFrame:
     return _frame(header, rows, numbers, bad, raw)
 
 
+def _first_used_row(path: Path) -> int:
+    """The 1-based sheet row of the first sheet's first non-empty row: calamine starts its range there."""
+    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+    rel_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    with zipfile.ZipFile(path) as z:
+        sheet = ET.fromstring(z.read("xl/workbook.xml")).find("m:sheets/m:sheet", ns)
+        rels = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+        target = next(r.get("Target") for r in rels if r.get("Id") == sheet.get(rel_ns))
+        name = target.lstrip("/") if target.startswith("/") else "xl/" + target
+        with z.open(name) as f:
+            for _, el in ET.iterparse(f, events=("end",)):
+                if el.tag.endswith("}row"):
+                    if any(c.find("m:v", ns) is not None or c.find("m:is", ns) is not None for c in el):
+                        return int(el.get("r"))
+                    el.clear()
+    return 1
+
+
 def read_xlsx(path: Path, entity: Entity) -> pl.DataFrame:
     try:
-        grid = pl.read_excel(path, engine="calamine", has_header=False, infer_schema_length=0)
-    except Exception as e:  # fastexcel raises its own exception types
+        grid = pl.read_excel(
+            path, engine="calamine", has_header=False, infer_schema_length=0, drop_empty_rows=False
+        )
+        first_row = _first_used_row(path)
+    except Exception as e:  # fastexcel and zipfile raise their own exception types
         raise FileRejected(f"{path}: Excel 文件无法读取 (cannot read workbook): {e}") from e
     grid = grid.with_columns(pl.all().cast(pl.String))
     known = set(header_names(entity))
@@ -225,21 +259,29 @@ def read_xlsx(path: Path, entity: Entity) -> pl.DataFrame:
         if hits > best:
             best, header_idx = hits, i
     if header_idx is None or best < 2:
-        raise FileRejected(f"{path}: 前 10 行中找不到表头 (no header row with known column names in the first 10 rows)")
+        raise FileRejected(
+            f"{path}: 前 10 行中找不到表头 (no header row with known column names in the first 10 rows)"
+        )
     header = [v or "" for v in grid.row(header_idx)]
     body = grid.slice(header_idx + 1)
     cols = _dedupe_headers(header)
     body = body.rename(dict(zip(body.columns, cols, strict=True)))
     body = body.with_columns(pl.all().str.strip_chars().replace("", None))
     n = body.height
-    # Excel rows are 1-based; the header sits on row header_idx + 1.
+    header_row = first_row + header_idx  # as Excel numbers it
+    if header_row > 10:
+        raise FileRejected(
+            f"{path}: 前 10 行中找不到表头 (no header row with known column names in the first 10 rows)"
+        )
     body = body.with_columns(
-        pl.int_range(header_idx + 2, header_idx + 2 + n, dtype=pl.Int64).alias("__row"),
+        pl.int_range(header_row + 1, header_row + 1 + n, dtype=pl.Int64).alias("__row"),
         pl.lit(None, pl.String).alias("__bad"),
         pl.lit(None, pl.String).alias("__raw"),
     )
     data_cols = [c for c in cols]
-    body = body.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in data_cols]))  # blank rows are not records
+    body = body.filter(
+        pl.any_horizontal([pl.col(c).is_not_null() for c in data_cols])
+    )  # blank rows are not records
     return body
 
 
@@ -316,7 +358,9 @@ def read_any(path: Path, entity: Entity) -> pl.DataFrame:
     return read_csv(path)
 
 
-def canonicalise(df: pl.DataFrame, entity: Entity, mapping: Mapping, path: Path) -> tuple[pl.DataFrame, list[str]]:
+def canonicalise(
+    df: pl.DataFrame, entity: Entity, mapping: Mapping, path: Path
+) -> tuple[pl.DataFrame, list[str]]:
     """Rename the file's headers onto the entity's columns; returns the frame and the ignored headers.
 
     Raises FileRejected naming the file and the column when a required column is missing.
@@ -343,9 +387,13 @@ def canonicalise(df: pl.DataFrame, entity: Entity, mapping: Mapping, path: Path)
             ignored.append(h)
         else:
             rename[h] = target
-    out = df.select([pl.col(h).alias(t) for h, t in rename.items()] + [pl.col("__row"), pl.col("__bad"), pl.col("__raw")])
+    out = df.select(
+        [pl.col(h).alias(t) for h, t in rename.items()] + [pl.col("__row"), pl.col("__bad"), pl.col("__raw")]
+    )
     if is_open311:
-        status = pl.col("status").str.strip_chars().str.to_lowercase() if "status" in out.columns else pl.lit(None)
+        status = (
+            pl.col("status").str.strip_chars().str.to_lowercase() if "status" in out.columns else pl.lit(None)
+        )
         extra = [pl.lit("12345").alias("source")]
         if "updated_at" in out.columns:
             extra.append(pl.when(status == "closed").then(pl.col("updated_at")).alias("resolved_at"))
@@ -363,9 +411,7 @@ def canonicalise(df: pl.DataFrame, entity: Entity, mapping: Mapping, path: Path)
     for col, codes in mapping.values.items():
         target = known.get(col.strip().lower())
         if target in out.columns:
-            out = out.with_columns(
-                pl.col(target).str.strip_chars().replace(codes).alias(target)
-            )
+            out = out.with_columns(pl.col(target).str.strip_chars().replace(codes).alias(target))
     missing = [c for c in entity.columns if c.required and c.name not in out.columns]
     if missing:
         names = ", ".join(f"'{c.zh}' ({c.name})" for c in missing)

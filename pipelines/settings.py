@@ -22,7 +22,9 @@ class Settings(BaseSettings):
     warehouse: Path = Field(
         Path("warehouse_data"), description="Folder holding the versioned DuckDB files and the pointers."
     )
-    timezone: str = Field("Asia/Shanghai", description="Local time zone; zoned timestamps are converted to it.")
+    timezone: str = Field(
+        "Asia/Shanghai", description="Local time zone; zoned timestamps are converted to it."
+    )
     person_key_secret: SecretStr | None = Field(
         None,
         description="HMAC secret for person_key. Unset: a random one is created once in "

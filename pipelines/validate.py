@@ -96,7 +96,10 @@ def _checks(out: pl.DataFrame, entity: Entity) -> list[tuple[str, pl.Expr]]:
             checks.append(("bad_id_format", err == "bad_id_format"))
     if entity.name == "persons":
         checks.append(
-            ("id_gender_mismatch", pl.col("gender").is_not_null() & (pl.col("gender") != pl.col("__id_number_id_gender")))
+            (
+                "id_gender_mismatch",
+                pl.col("gender").is_not_null() & (pl.col("gender") != pl.col("__id_number_id_gender")),
+            )
         )
         checks.append(
             (
@@ -150,7 +153,8 @@ def _references(out: pl.DataFrame, entity: Entity, refs: Refs, margin_km: float)
         checks.append(
             (
                 "unknown_building",
-                pl.col("building_code").is_not_null() & ~pl.col("building_code").is_in(list(refs.building_grid)),
+                pl.col("building_code").is_not_null()
+                & ~pl.col("building_code").is_in(list(refs.building_grid)),
             )
         )
     if name in ("buildings", "devices", "tracks"):
@@ -159,16 +163,24 @@ def _references(out: pl.DataFrame, entity: Entity, refs: Refs, margin_km: float)
         checks.append(("coordinates_out_of_area", pl.col("__far")))
     if name == "devices":
         out = out.with_columns(
-            pl.coalesce(pl.col("grid_code"), pl.col("building_code").replace_strict(refs.building_grid, default=None))
-            .alias("grid_code")
+            pl.coalesce(
+                pl.col("grid_code"), pl.col("building_code").replace_strict(refs.building_grid, default=None)
+            ).alias("grid_code")
         )
     if name == "tickets":
         point_grid, far = _coord_checks(out, refs, margin_km)
-        b_grid = pl.col("building_code").replace_strict(refs.building_grid, default=None, return_dtype=pl.String)
-        out = out.with_columns(pl.Series("__pgrid", point_grid.tolist(), dtype=pl.String), pl.Series("__far", far))
+        b_grid = pl.col("building_code").replace_strict(
+            refs.building_grid, default=None, return_dtype=pl.String
+        )
+        out = out.with_columns(
+            pl.Series("__pgrid", point_grid.tolist(), dtype=pl.String), pl.Series("__far", far)
+        )
         given = pl.col("grid_code").is_not_null()
         out = out.with_columns(
-            pl.when(given).then(pl.col("grid_code")).otherwise(pl.coalesce(b_grid, pl.col("__pgrid"))).alias("__grid"),
+            pl.when(given)
+            .then(pl.col("grid_code"))
+            .otherwise(pl.coalesce(b_grid, pl.col("__pgrid")))
+            .alias("__grid"),
             (~given & b_grid.is_null() & pl.col("__pgrid").is_null() & pl.col("__far")).alias("__far_only"),
         )
         checks.append(("unknown_grid", given & ~pl.col("grid_code").is_in(grids)))
@@ -193,20 +205,33 @@ def _chain(checks: list[tuple[str, pl.Expr]]) -> pl.Expr:
 
 
 def transform(
-    df: pl.DataFrame, entity: Entity, refs: Refs, mapping: Mapping, *, tz: str, secret: bytes, margin_km: float
+    df: pl.DataFrame,
+    entity: Entity,
+    refs: Refs,
+    mapping: Mapping,
+    *,
+    tz: str,
+    secret: bytes,
+    margin_km: float,
 ) -> pl.DataFrame:
     """Typed rows of one file with ``__reason`` (null = loaded). Grain: one row per input record."""
     out = _typed(df, entity, mapping, tz, secret)
     if any(c.kind == "wkt" for c in entity.columns):
         wkt = out["boundary"].to_list()
         geoms = shapely.from_wkt(np.array(wkt, dtype=object), on_invalid="ignore")
-        bad = [w is not None and (g is None or g.geom_type not in ("Polygon", "MultiPolygon")) for w, g in zip(wkt, geoms, strict=True)]
+        bad = [
+            w is not None and (g is None or g.geom_type not in ("Polygon", "MultiPolygon"))
+            for w, g in zip(wkt, geoms, strict=True)
+        ]
         out = out.with_columns(pl.Series("__wkt_bad", bad, dtype=pl.Boolean))
     checks = _checks(out, entity)
     out = out.with_columns(_chain(checks).alias("__reason"))
     out, ref_checks = _references(out, entity, refs, margin_km)
     out = out.with_columns(
-        pl.when(pl.col("__reason").is_null()).then(_chain(ref_checks)).otherwise(pl.col("__reason")).alias("__reason")
+        pl.when(pl.col("__reason").is_null())
+        .then(_chain(ref_checks))
+        .otherwise(pl.col("__reason"))
+        .alias("__reason")
     )
     if entity.name == "persons":
         out = out.with_columns(
@@ -235,9 +260,9 @@ def _duplicates(out: pl.DataFrame, entity: Entity) -> pl.DataFrame:
         key = key + ["updated_at"]
     order = [entity.version_col] if entity.version_col and entity.version_col not in key else []
     ok = out.filter(pl.col("__reason").is_null())
-    ranked = ok.sort([*order, "__row"], descending=[True] * len(order) + [False], nulls_last=True).with_columns(
-        pl.int_range(pl.len()).over(key).alias("__dup_rank")
-    )
+    ranked = ok.sort(
+        [*order, "__row"], descending=[True] * len(order) + [False], nulls_last=True
+    ).with_columns(pl.int_range(pl.len()).over(key).alias("__dup_rank"))
     dup_rows = ranked.filter(pl.col("__dup_rank") > 0)["__row"]
     return out.with_columns(
         pl.when(pl.col("__row").is_in(dup_rows.implode()) & pl.col("__reason").is_null())

@@ -44,7 +44,9 @@ def write_analytics(con: duckdb.DuckDBPyConnection, path: Path) -> None:
             cols = ", ".join(f'"{c}"' for c in safe_columns(_columns(con, schema, table)))
             con.execute(f"create table analytics.{schema}.{table} as select {cols} from {schema}.{table}")
             if comment:
-                con.execute(f"comment on table analytics.{schema}.{table} is '{comment.replace(chr(39), chr(39) * 2)}'")
+                con.execute(
+                    f"comment on table analytics.{schema}.{table} is '{comment.replace(chr(39), chr(39) * 2)}'"
+                )
         con.execute("checkpoint analytics")
     finally:
         con.execute("detach analytics")

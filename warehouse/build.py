@@ -57,7 +57,9 @@ def raw_columns(entity: Entity) -> list[tuple[str, str]]:
             t = "DATE"
         cols.append((c.name, t))
         if c.kind == "id":
-            cols.append(("reporter_person_key" if c.name == "reporter_id_number" else "person_key", "VARCHAR"))
+            cols.append(
+                ("reporter_person_key" if c.name == "reporter_id_number" else "person_key", "VARCHAR")
+            )
     return cols + [("_file_hash", "VARCHAR"), ("_row", "BIGINT"), ("_run_id", "VARCHAR")]
 
 

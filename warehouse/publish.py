@@ -55,7 +55,9 @@ def connect_current(root: Path, analytics: bool = False) -> duckdb.DuckDBPyConne
     """A read-only connection to the published file (opened by its versioned name, never the link)."""
     paths = current_paths(Path(root))
     if paths is None:
-        raise FileNotFoundError(f"{root}: nothing published yet — run `cockpit ingest` or `cockpit demo` first")
+        raise FileNotFoundError(
+            f"{root}: nothing published yet — run `cockpit ingest` or `cockpit demo` first"
+        )
     return duckdb.connect(str(paths[1] if analytics else paths[0]), read_only=True)
 
 

@@ -1,0 +1,259 @@
+import hashlib
+import shutil
+
+import duckdb
+import pytest
+from conftest import AS_OF, make_settings
+from typer.testing import CliRunner
+
+from pipelines.cli import app
+from pipelines.demo import PLANTED
+from pipelines.ingest import InboxError, run_ingest
+from pipelines.schema import ENTITIES, REASONS
+from warehouse.publish import connect_current, current_paths
+
+
+@pytest.fixture(scope="module")
+def con(demo_run):
+    settings, _, _ = demo_run
+    c = connect_current(settings.warehouse)
+    yield c
+    c.close()
+
+
+@pytest.mark.parametrize(("table", "reason"), sorted(PLANTED))
+def test_each_planted_reason_is_quarantined_exactly(con, table, reason):
+    source, entity = table.split("__")
+    n = con.execute(
+        "select count(*) from meta.quarantine where source = ? and entity = ? and reason = ?",
+        [source, entity, reason],
+    ).fetchone()[0]
+    assert n == PLANTED[(table, reason)]
+
+
+def test_nothing_else_is_quarantined(con):
+    got = dict(
+        ((s + "__" + e, r), n)
+        for s, e, r, n in con.execute(
+            "select source, entity, reason, count(*) from meta.quarantine group by all"
+        ).fetchall()
+    )
+    assert got == PLANTED
+    assert set(r for _, r in got) <= set(REASONS)
+
+
+def test_every_row_is_accounted_for(con, demo_run):
+    _, result, manifest = demo_run
+    rows = con.execute("select file, status, rows_in, loaded, quarantined from meta.load_runs").fetchall()
+    by_file = {r[0]: r for r in rows}
+    for file, n in manifest["rows"].items():
+        _, status, rows_in, loaded, quarantined = by_file[file]
+        assert status == "loaded"
+        assert rows_in == n, file  # rows_in counts data records, whatever the format
+        assert rows_in == loaded + quarantined
+    for f in result.files:
+        if f.status == "loaded":
+            raw = con.execute(
+                f"select count(*) from raw.{f.source}__{f.entity} where _file_hash = ?", [f.file_hash]
+            ).fetchone()[0]
+            q = con.execute(
+                "select count(*) from meta.quarantine where file_hash = ?", [f.file_hash]
+            ).fetchone()[0]
+            assert (raw, q) == (f.loaded, f.quarantined), f.file
+
+
+def test_quarantine_keeps_file_row_and_raw_record(con, demo_inbox):
+    inbox, _ = demo_inbox
+    file, row, raw = con.execute(
+        "select file, row_number, raw_row from meta.quarantine where reason = 'bad_timestamp' and entity = 'tickets' limit 1"
+    ).fetchone()
+    assert "2026-13-45" in raw or "2026/13/45" in raw
+    lines = (
+        (inbox / file).read_bytes().decode("utf-8", errors="replace").splitlines()
+        if not file.endswith(".gz")
+        else None
+    )
+    if lines is not None and "\t" not in lines[0]:
+        assert "13/45" in lines[row - 1] or "13-45" in lines[row - 1]  # the row number points at the line
+
+
+def test_resent_file_is_skipped_and_unrecognised_reported(demo_run, con):
+    _, result, manifest = demo_run
+    skipped = [f.file for f in result.files if f.status == "skipped"]
+    assert skipped == manifest["skipped_files"]
+    assert con.execute("select rows_in from meta.load_runs where status = 'skipped'").fetchall() == [(0,)]
+    assert result.unrecognised == manifest["unrecognised_files"]
+
+
+def test_newest_ticket_version_wins_whatever_the_file_order(con, demo_run):
+    _, _, manifest = demo_run
+    # older versions (处理中) sit in a file that sorts after the newer ones
+    rows = con.execute(
+        "select count(*), count(*) filter (where status = '处理中') from staging.stg_complaints__tickets where versions > 1"
+    ).fetchone()
+    assert rows == (manifest["ticket_versions"], 0)
+    raw_versions = con.execute(
+        "select count(*) from raw.complaints__tickets where _file_hash in "
+        "(select file_hash from meta.load_runs where file = 'complaints/zz_backlog_versions.csv')"
+    ).fetchone()[0]
+    assert raw_versions == manifest["ticket_versions"]  # superseded versions are loaded (history)
+
+
+def test_staging_has_one_row_per_key(con):
+    for e in ENTITIES:
+        if e.key:
+            cols = ", ".join(e.key)
+            dup = con.execute(
+                f"select count(*) from (select {cols} from staging.stg_{e.table} group by {cols} having count(*) > 1)"
+            ).fetchone()[0]
+            assert dup == 0, e.table
+
+
+def test_persons_normalised(con):
+    ids = [r[0] for r in con.execute("select id_number from staging.stg_registry__persons").fetchall()]
+    assert all(len(i) == 18 and i[:17].isdigit() and (i[17].isdigit() or i[17] == "X") for i in ids)
+    # gender and birth date filled from (and agreeing with) the ID number
+    bad = con.execute(
+        "select count(*) from staging.stg_registry__persons where strptime(substr(id_number, 7, 8), '%Y%m%d')::date <> birth_date "
+        "or (cast(substr(id_number, 17, 1) as int) % 2 = 1) <> (gender = '男')"
+    ).fetchone()[0]
+    assert bad == 0
+    assert (
+        con.execute("select count(*) from staging.stg_registry__persons where len(tags) > 0").fetchone()[0]
+        > 0
+    )
+
+
+def table_digest(path) -> dict[str, str]:
+    """Content of every staging table, independent of run ids and row order."""
+    c = duckdb.connect(str(path), read_only=True)
+    out = {}
+    for e in ENTITIES:
+        rows = c.execute(f"select * exclude (_run_id) from staging.stg_{e.table} order by all").fetchall()
+        out[e.table] = hashlib.sha256(repr(rows).encode()).hexdigest()
+    c.close()
+    return out
+
+
+def test_ingest_twice_changes_nothing(demo_run, demo_inbox, warehouse_copy):
+    settings, _, _ = demo_run
+    before = table_digest(current_paths(warehouse_copy)[0])
+    again = run_ingest(demo_inbox[0], make_settings(warehouse_copy), as_of=AS_OF)
+    assert again.status == "published"
+    assert {f.status for f in again.files} == {"skipped"}
+    assert sum(f.rows_in for f in again.files) == 0
+    assert table_digest(current_paths(warehouse_copy)[0]) == before
+
+
+def test_file_order_does_not_change_the_result(demo_run, demo_inbox, tmp_path):
+    settings, _, _ = demo_run
+    inbox = demo_inbox[0]
+    shuffled = tmp_path / "inbox"
+    shutil.copytree(inbox, shuffled)
+    for folder in shuffled.iterdir():  # reverse each folder's order, keeping the name prefixes
+        files = sorted(p for p in folder.iterdir() if p.name != "notes.txt")
+        for i, p in enumerate(files):
+            prefix = next(
+                (
+                    e.prefixes[0]
+                    for e in ENTITIES
+                    if e.source == folder.name and e.prefixes and p.name.startswith(e.prefixes)
+                ),
+                "",
+            )
+            p.rename(p.with_name(f"{prefix}{len(files) - i:03d}_{p.name}"))
+    result = run_ingest(shuffled, make_settings(tmp_path / "wh"), as_of=AS_OF)
+    assert result.status == "published"
+    assert table_digest(current_paths(tmp_path / "wh")[0]) == table_digest(
+        current_paths(settings.warehouse)[0]
+    )
+
+
+def test_missing_source_folders_still_load(tmp_path, demo_inbox):
+    inbox = tmp_path / "inbox"
+    shutil.copytree(demo_inbox[0] / "registry", inbox / "registry")
+    result = run_ingest(inbox, make_settings(tmp_path / "wh"), as_of=AS_OF)
+    assert result.status == "published"
+    assert result.missing_sources == ["complaints", "volunteers", "sensors", "patrols"]
+    c = connect_current(tmp_path / "wh")
+    assert c.execute("select count(*) from staging.stg_registry__persons").fetchone()[0] > 500
+    assert c.execute("select count(*) from staging.stg_complaints__tickets").fetchone()[0] == 0
+
+
+def test_unreadable_inbox_is_an_error(tmp_path):
+    with pytest.raises(InboxError, match="nope"):
+        run_ingest(tmp_path / "nope", make_settings(tmp_path / "wh"), as_of=AS_OF)
+
+
+runner = CliRunner()
+
+
+def test_cli_exit_2_names_file_and_column_and_publishes_nothing(warehouse_copy, tmp_path, monkeypatch):
+    before = current_paths(warehouse_copy)
+    inbox = tmp_path / "inbox"
+    (inbox / "complaints").mkdir(parents=True)
+    (inbox / "complaints" / "platform_bad.csv").write_text(
+        "工单编号,来源,诉求类型\nT1,12345,噪音\n", encoding="utf-8"
+    )
+    monkeypatch.setenv("COCKPIT_WAREHOUSE", str(warehouse_copy))
+    from pipelines.settings import get_settings
+
+    get_settings.cache_clear()
+    r = runner.invoke(app, ["ingest", "--inbox", str(inbox), "--as-of", "2026-11-20"])
+    get_settings.cache_clear()
+    assert r.exit_code == 2
+    assert "platform_bad.csv" in r.output and "上报时间" in r.output
+    assert current_paths(warehouse_copy) == before
+
+
+def test_cli_exit_2_for_missing_inbox_and_bad_date(tmp_path):
+    r = runner.invoke(
+        app, ["ingest", "--inbox", str(tmp_path / "missing"), "--warehouse", str(tmp_path / "wh")]
+    )
+    assert r.exit_code == 2 and "missing" in r.output
+    r = runner.invoke(app, ["ingest", "--inbox", str(tmp_path), "--as-of", "20261301"])
+    assert r.exit_code == 2
+
+
+def test_cli_exit_1_when_a_critical_expectation_fails(warehouse_copy, demo_inbox, tmp_path, monkeypatch):
+    import expectations.runner as runner_mod
+
+    real = runner_mod.load_suites
+
+    def with_failing_suite():
+        suites = real()
+        suites["stg_registry__grids"]["expect"].append(
+            {"type": "expect_table_row_count_to_equal", "value": 0, "severity": "critical"}
+        )
+        return suites
+
+    monkeypatch.setattr(runner_mod, "load_suites", with_failing_suite)
+    before = current_paths(warehouse_copy)
+    inbox = tmp_path / "inbox"
+    shutil.copytree(demo_inbox[0] / "registry", inbox / "registry")
+    (inbox / "registry" / "grids_extra.csv").write_text(
+        "网格编码,网格名称,社区,街道\nG900,新网格,新社区,瑞金二路街道\n", encoding="utf-8"
+    )
+    r = runner.invoke(
+        app, ["ingest", "--inbox", str(inbox), "--warehouse", str(warehouse_copy), "--as-of", "2026-11-20"]
+    )
+    assert r.exit_code == 1, r.output
+    assert "expect_table_row_count_to_equal" in r.output
+    assert current_paths(warehouse_copy) == before
+    c = connect_current(warehouse_copy)
+    assert (
+        c.execute("select count(*) from staging.stg_registry__grids where grid_code = 'G900'").fetchone()[0]
+        == 0
+    )
+
+
+def test_quality_results_stored_and_docs_rendered(demo_run, con):
+    settings, result, _ = demo_run
+    n = con.execute(
+        "select count(*), count(distinct suite) from meta.quality_results where run_id = ?", [result.run_id]
+    ).fetchone()
+    assert n[0] == len(result.quality) and n[1] >= 13
+    assert {q["severity"] for q in result.quality} == {"critical", "warning"}
+    assert not result.critical_failures
+    assert (settings.warehouse / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").exists()
+    assert (settings.warehouse / "runs" / f"{result.run_id}.json").exists()

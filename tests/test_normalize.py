@@ -1,0 +1,164 @@
+import csv
+from datetime import date, datetime
+
+import numpy as np
+import polars as pl
+import pytest
+
+from pipelines.geo import _wgs84_to_gcj02, gcj02_to_wgs84
+from pipelines.normalize import (
+    halfwidth,
+    id_checks,
+    parse_float,
+    parse_phone,
+    parse_tags,
+    parse_timestamp,
+    person_key,
+)
+
+
+def ts(value, fmt=None):
+    return pl.select(parse_timestamp(pl.lit(value, pl.String), "Asia/Shanghai", fmt)).item()
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2026-01-05 08:00:00", datetime(2026, 1, 5, 8, 0)),
+        ("2026-01-05 08:00", datetime(2026, 1, 5, 8, 0)),
+        ("2026/1/5 8:00", datetime(2026, 1, 5, 8, 0)),
+        ("2026/01/05 08:00:09", datetime(2026, 1, 5, 8, 0, 9)),
+        ("2026年1月5日", datetime(2026, 1, 5)),
+        ("2026年1月5日 08:30", datetime(2026, 1, 5, 8, 30)),
+        ("2026-01-05", datetime(2026, 1, 5)),
+        ("20260105", datetime(2026, 1, 5)),
+        ("2026-01-05T08:00:00", datetime(2026, 1, 5, 8, 0)),
+        ("2026-01-05T08:00:00+08:00", datetime(2026, 1, 5, 8, 0)),
+        # a zoned value is converted to Asia/Shanghai: these cross a month boundary when converted
+        ("2026-01-31T20:00:00Z", datetime(2026, 2, 1, 4, 0)),
+        ("2026-01-31T17:30:00+01:00", datetime(2026, 2, 1, 0, 30)),
+        ("2026-03-01T01:00:00+09:00", datetime(2026, 3, 1, 0, 0)),
+        ("2026-02-28T23:59:59-05:00", datetime(2026, 3, 1, 12, 59, 59)),
+        ("2026-01-05T08:00:00.250+08:00", datetime(2026, 1, 5, 8, 0, 0, 250000)),
+        # Excel serial numbers (1900 date system): 46027 = 2026-01-05, .5 = noon
+        ("46027", datetime(2026, 1, 5)),
+        ("46027.5", datetime(2026, 1, 5, 12, 0)),
+        ("46027.0", datetime(2026, 1, 5)),
+        # full-width digits and surrounding spaces
+        ("２０２６－０１－０５　０８：００：００", datetime(2026, 1, 5, 8, 0)),
+        ("  2026-01-05 08:00:00  ", datetime(2026, 1, 5, 8, 0)),
+        # not dates
+        ("2026-13-45 25:00:00", None),
+        ("2026-02-30", None),
+        ("明天", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_timestamp_forms(raw, expected):
+    assert ts(raw) == expected
+
+
+def test_mapping_format_for_us_style_dates():
+    assert ts("12/29/2017 11:58:00 PM", "%m/%d/%Y %I:%M:%S %p") == datetime(2017, 12, 29, 23, 58)
+    assert ts("1/2/2025 7:05", "%m/%d/%Y %H:%M") == datetime(2025, 1, 2, 7, 5)
+
+
+@pytest.mark.parametrize(
+    ("raw", "norm", "error", "birth", "gender"),
+    [
+        ("360426199101010071", "360426199101010071", None, date(1991, 1, 1), "男"),
+        ("11010519491231002x", "11010519491231002X", None, date(1949, 12, 31), "女"),  # lower-case x
+        (
+            "１１０１０５１９４９１２３１００２Ｘ",
+            "11010519491231002X",
+            None,
+            date(1949, 12, 31),
+            "女",
+        ),  # full-width
+        (" 360426199101010071 ", "360426199101010071", None, date(1991, 1, 1), "男"),  # spaces
+        ("360426199101010072", "360426199101010072", "bad_id_checksum", None, None),
+        ("36042619910101007", "36042619910101007", "bad_id_format", None, None),  # 17 digits
+        ("360426199113010079", "360426199113010079", "bad_id_format", None, None),  # month 13
+        ("ABC", "ABC", "bad_id_format", None, None),
+    ],
+)
+def test_id_numbers(raw, norm, error, birth, gender):
+    cleaned = pl.select(halfwidth(pl.lit(raw))).to_series()
+    row = id_checks(cleaned).row(0, named=True)
+    assert (row["id_norm"], row["id_error"], row["id_birth"], row["id_gender"]) == (
+        norm,
+        error,
+        birth,
+        gender,
+    )
+
+
+def test_id_vectors_from_python_stdnum(real_data):
+    """The transcribed python-stdnum doctest vectors: our validator agrees on every one."""
+    with open(real_data / "cn_id" / "cn_ric_test_vectors_from_python_stdnum.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 12
+    checks = id_checks(pl.Series([r["number"] for r in rows]))
+    for r, (err,) in zip(rows, checks.select("id_error").iter_rows(), strict=True):
+        assert (err is None) == r["expected"].strip().lower().startswith("valid"), r
+        if r["expected_error"]:
+            assert err == (
+                "bad_id_checksum" if r["expected_error"] == "InvalidChecksum" else "bad_id_format"
+            ), r
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("13800138000", "13800138000"),
+        ("+86 138-0013-8000", "13800138000"),
+        ("+86 138 0013 8000", "13800138000"),
+        ("0086-13800138000", "13800138000"),
+        ("8613800138000", "13800138000"),
+        ("１３８００１３８０００", "13800138000"),
+        ("021-6432 1234", "02164321234"),
+        ("(021) 64321234", "02164321234"),
+        ("无", None),
+        ("", None),
+    ],
+)
+def test_phones(raw, expected):
+    assert pl.select(parse_phone(pl.lit(raw))).item() == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("独居老人;党员", ["独居老人", "党员"]),
+        ("独居老人；党员", ["独居老人", "党员"]),
+        ("残疾人、 低保户|独居老人", ["残疾人", "低保户", "独居老人"]),
+        ("党员,党员，退役军人", ["党员", "退役军人"]),
+        ("", []),
+    ],
+)
+def test_tags(raw, expected):
+    assert pl.select(parse_tags(pl.lit(raw))).item().to_list() == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("１２１．４６", 121.46), (" 31.2 ", 31.2), ("1,234.5", 1234.5), ("东经", None)]
+)
+def test_numbers(raw, expected):
+    assert pl.select(parse_float(pl.lit(raw))).item() == expected
+
+
+def test_person_key_is_keyed_and_stable():
+    ids = pl.Series(["360426199101010071", "360426199101010071", None])
+    a = person_key(ids, b"secret-a")
+    assert a[0] == a[1] and len(a[0]) == 32 and a[2] is None
+    assert person_key(ids, b"secret-b")[0] != a[0]
+    assert "360426" not in a[0]
+
+
+def test_gcj02_round_trip():
+    lon, lat = np.array([121.4650, 116.3975]), np.array([31.2120, 39.9087])
+    glon, glat = _wgs84_to_gcj02(lon, lat)
+    assert np.all(np.abs(glon - lon) > 0.001)  # GCJ-02 is offset by hundreds of metres in China
+    back_lon, back_lat = gcj02_to_wgs84(glon, glat)
+    assert np.allclose(back_lon, lon, atol=1e-7) and np.allclose(back_lat, lat, atol=1e-7)
