@@ -119,7 +119,9 @@ def run_and_report(inbox: Path, as_of: date) -> None:
 
 @app.command()
 def ingest(
-    inbox: Annotated[Path, typer.Option(help="收件箱目录 (inbox folder, SPEC §2)")],
+    inbox: Annotated[
+        Path | None, typer.Option(help="收件箱目录 (inbox folder, SPEC §2); default: settings")
+    ] = None,
     warehouse: Annotated[
         Path | None, typer.Option(help="仓库目录 (warehouse folder); default: settings")
     ] = None,
@@ -130,7 +132,7 @@ def ingest(
     """Load an inbox into a new warehouse version; publish it if the critical quality checks pass."""
     if warehouse is not None:
         get_settings().warehouse = warehouse
-    run_and_report(inbox, _as_of(as_of))
+    run_and_report(inbox or get_settings().inbox, _as_of(as_of))
 
 
 @app.command()

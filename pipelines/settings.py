@@ -37,7 +37,6 @@ class Settings(BaseSettings):
     quality_chunk_rows: int = Field(
         500_000, description="Rows per pandas chunk handed to Great Expectations (bounds its memory)."
     )
-    read_batch_rows: int = Field(1_000_000, description="Rows per batch when reading large CSV files.")
     data_docs: bool = Field(True, description="Render Great Expectations Data Docs (HTML) after each run.")
 
     def key_secret(self) -> bytes:

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# One command: set up (uv + locked dependencies) and run the product on the built-in demo street.
+set -euo pipefail
+cd "$(dirname "$0")"
+command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
+uv run --frozen cockpit demo --scale "${SCALE:-street}" "$@"
