@@ -173,25 +173,19 @@ def id_numbers(county: np.ndarray, birth: np.ndarray, seq: np.ndarray) -> np.nda
     return np.char.add(body, check)
 
 
-def _fmt(ts: np.ndarray, style: str) -> list[str | None]:
-    """Timestamps (datetime64, NaT = empty) as strings in one of the export styles of SPEC §2."""
-    out: list[str | None] = []
-    for t in ts.astype("datetime64[s]").astype(object):
-        if t is None:
-            out.append(None)
-        elif style == "iso":
-            out.append(t.strftime("%Y-%m-%d %H:%M:%S"))
-        elif style == "slash":
-            out.append(f"{t.year}/{t.month}/{t.day} {t.hour}:{t.minute:02d}")
-        elif style == "cn":
-            out.append(f"{t.year}年{t.month}月{t.day}日 {t.hour:02d}:{t.minute:02d}")
-        elif style == "zoned":
-            out.append(t.strftime("%Y-%m-%dT%H:%M:%S+08:00"))
-        elif style == "utc":
-            out.append((t - timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M:%SZ"))
-        else:
-            raise ValueError(style)
-    return out
+TS_STYLES = {
+    "iso": "%Y-%m-%d %H:%M:%S",
+    "slash": "%Y/%-m/%-d %-H:%M",
+    "cn": "%Y年%-m月%-d日 %H:%M",
+    "zoned": "%Y-%m-%dT%H:%M:%S+08:00",
+}
+
+
+def fmt_ts(col: pl.Expr, style: str) -> pl.Expr:
+    """Local timestamps as text in one of the export styles of SPEC §2 ("utc": converted to UTC, with Z)."""
+    if style == "utc":
+        return (col - pl.duration(hours=8)).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return col.dt.strftime(TS_STYLES[style])
 
 
 def _fullwidth(s: str) -> str:
@@ -605,17 +599,16 @@ class Generator:
         )
         closed = np.where(np.isnat(resolved) | (closed > self.end), nat, closed)
         # the grid's own workers handle tickets from patrols and most others
-        wpos = {
-            g: np.flatnonzero((self.worker_grid == g) & np.isin(self.worker_post, ["网格长", "网格员"]))
-            for g in self.grid_codes
-        }
-        handler = np.array(
+        # a ticket's handler: its grid's 网格长 or one of its 网格员, for 85% of tickets
+        crew = np.array(
             [
-                self.worker_ids[rng.choice(wpos[g])] if r < 0.85 else None
-                for g, r in zip(ticket_grid, rng.random(n), strict=True)
-            ],
-            dtype=object,
+                np.flatnonzero((self.worker_grid == g) & np.isin(self.worker_post, ["网格长", "网格员"]))
+                for g in self.grid_codes
+            ]
         )
+        t_grid_i = np.searchsorted(self.grid_codes, ticket_grid)
+        pick = crew[t_grid_i, rng.integers(0, crew.shape[1], n)]
+        handler = np.where(rng.random(n) < 0.85, self.worker_ids[pick], None)
         satisfaction = np.where(
             np.isnat(resolved),
             None,
@@ -695,9 +688,7 @@ class Generator:
 
     def _ts_str(self, df: pl.DataFrame, style: str) -> pl.DataFrame:
         cols = [c for c, t in df.schema.items() if isinstance(t, pl.Datetime)]
-        return df.with_columns(
-            pl.Series(c, _fmt(df[c].to_numpy().astype("datetime64[s]"), style), dtype=pl.String) for c in cols
-        )
+        return df.with_columns(fmt_ts(pl.col(c), style) for c in cols)
 
     def _ticket_file(self, out: Path, stem: str, part: pl.DataFrame, style: str, k: int) -> None:
         if part.height == 0:
@@ -1017,9 +1008,7 @@ class Generator:
             .with_columns(pl.col("数值").fill_nan(None))
             .sort("事件时间")
         )
-        ev = ev.with_columns(
-            pl.Series("事件时间", _fmt(ev["事件时间"].to_numpy().astype("datetime64[s]"), "utc"))
-        )
+        ev = ev.with_columns(fmt_ts(pl.col("事件时间"), "utc"))
         c1, c2 = p[("sensors__events", "bad_timestamp")], p[("sensors__events", "unknown_device")]
         ev = pl.concat(
             [

@@ -1,0 +1,149 @@
+"""Ingest benchmark: wall time and peak memory of `cockpit ingest` against DuckDB's own read of the same files.
+
+    uv run python -m benchmarks.ingest --scale street [--json FILE] [--keep DIR]
+
+Both sides run as child processes of this script, one after the other, on the same inbox:
+``ingest`` is the full run (read, validate, load, staging models, quality suites, analytics
+file, publish); the baseline is DuckDB alone reading every file it can read natively into a
+table (``read_csv`` for CSV/TSV(.gz), ``read_json`` for JSON lines). Workbooks and Open311 JSON
+need extensions DuckDB would have to download, so they are left out of the baseline and their
+share of the rows is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import codecs
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from pipelines.demo import generate
+
+BASELINE = r"""
+import duckdb, sys, json
+files = json.loads(sys.argv[1])
+con = duckdb.connect(sys.argv[2])
+for i, (path, kind, enc) in enumerate(files):
+    if kind == "csv":
+        sql = f"create table t{i} as select * from read_csv(?, all_varchar=true, header=true, encoding='{enc}')"
+    else:
+        sql = f"create table t{i} as select * from read_json(?, format='newline_delimited')"
+    con.execute(sql, [path])
+con.close()
+"""
+
+
+def child(cmd: list[str]) -> tuple[float, float]:
+    """Run a child process; return its wall seconds and its own peak RSS in MiB (from wait4)."""
+    with tempfile.TemporaryFile() as out:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            out.seek(0)
+            sys.exit(f"failed ({proc.returncode}): {' '.join(cmd[:5])}\n{out.read().decode()[-4000:]}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def baseline_files(inbox: Path) -> tuple[list, list]:
+    native, other = [], []
+    for p in sorted(inbox.rglob("*")):
+        name = p.name.lower()
+        if not p.is_file() or name == "mapping.toml" or name.endswith(".txt"):
+            continue
+        if name.endswith((".csv", ".tsv", ".csv.gz", ".tsv.gz")):
+            raw = p.read_bytes()[:200_000]
+            if name.endswith(".gz"):
+                import gzip
+
+                raw = gzip.decompress(p.read_bytes())[:200_000]
+            try:
+                codecs.getincrementaldecoder("utf-8")().decode(
+                    raw, final=False
+                )  # the sample may end mid-character
+                enc = "utf-8"
+            except UnicodeDecodeError:
+                enc = "latin-1"  # GB18030 needs a downloaded extension; latin-1 scans the same bytes
+            native.append((str(p), "csv", enc))
+        elif name.endswith((".jsonl", ".jsonl.gz")):
+            native.append((str(p), "json", "utf-8"))
+        else:
+            other.append(str(p))
+    return native, other
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scale", default="street", choices=["tiny", "street", "district"])
+    ap.add_argument("--json", type=Path)
+    ap.add_argument("--keep", type=Path, help="work folder to keep (default: a temporary one)")
+    ap.add_argument("--inbox", type=Path, help="use this generated inbox instead of generating one")
+    args = ap.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="cockpit-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    as_of = date(2026, 11, 20)
+    t0 = time.perf_counter()
+    if args.inbox:
+        inbox = args.inbox
+        manifest = json.loads((inbox.parent / f"{inbox.name}.manifest.json").read_text())
+    else:
+        inbox = work / "inbox"
+        manifest = generate(inbox, args.scale, as_of=as_of)
+    gen_s = time.perf_counter() - t0
+    rows = sum(manifest["rows"].values())
+    native, other = baseline_files(inbox)
+    other_rows = sum(v for k, v in manifest["rows"].items() if str(inbox / k) in other)
+
+    wh = work / "warehouse"
+    shutil.rmtree(wh, ignore_errors=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "pipelines.cli",
+        "ingest",
+        "--inbox",
+        str(inbox),
+        "--warehouse",
+        str(wh),
+        "--as-of",
+        as_of.isoformat(),
+    ]
+    ingest_s, ingest_mib = child(cmd)
+    base_db = work / "baseline.duckdb"
+    base_db.unlink(missing_ok=True)
+    base_s, base_mib = child([sys.executable, "-c", BASELINE, json.dumps(native), str(base_db)])
+    base_db.unlink(missing_ok=True)
+    report = json.loads(sorted((wh / "runs").glob("*.json"))[-1].read_text())
+    figures = {
+        "scale": args.scale,
+        "input_rows": rows,
+        "input_files": len(manifest["rows"]),
+        "input_mib": round(sum(p.stat().st_size for p in inbox.rglob("*") if p.is_file()) / 2**20, 1),
+        "generate_s": round(gen_s, 1),
+        "ingest_s": round(ingest_s, 1),
+        "ingest_peak_rss_mib": round(ingest_mib),
+        "duckdb_read_s": round(base_s, 1),
+        "duckdb_read_peak_rss_mib": round(base_mib),
+        "ingest_ratio_to_duckdb_read": round(ingest_s / base_s, 2),
+        "rows_not_in_baseline": other_rows,
+        "loaded": sum(f["loaded"] for f in report["files"]),
+        "quarantined": sum(f["quarantined"] for f in report["files"]),
+    }
+    width = max(map(len, figures))
+    for k, v in figures.items():
+        print(f"{k:<{width}}  {v}")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1))
+
+
+if __name__ == "__main__":
+    main()
