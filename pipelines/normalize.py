@@ -9,10 +9,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import date
+from functools import cache
 
 import polars as pl
 from stdnum.cn import ric
-from stdnum.exceptions import InvalidChecksum, ValidationError
+from stdnum.exceptions import ValidationError
 
 FULLWIDTH = [chr(c) for c in range(0xFF01, 0xFF5F)] + ["\u3000"]
 HALFWIDTH = [chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)] + [" "]
@@ -80,6 +81,53 @@ def parse_timestamp(expr: pl.Expr, tz: str = "Asia/Shanghai", fmt: str | None = 
     return pl.coalesce([*naive, *zoned, excel])
 
 
+def _one_form(s: pl.Expr, form: str, tz: str) -> pl.Expr:
+    if form == "excel":
+        serial = s.str.extract(r"^(\d{4,5}(?:\.\d+)?)$").cast(pl.Float64, strict=False)
+        return (
+            pl.when(serial.is_between(1, 2_958_465))
+            .then(
+                pl.lit(EXCEL_EPOCH).cast(pl.Datetime("us"))
+                + pl.duration(microseconds=(serial * 86_400_000_000).round(0).cast(pl.Int64))
+            )
+            .otherwise(None)
+        )
+    if form in ZONED_FORMATS:
+        return (
+            s.str.strptime(pl.Datetime("us", "UTC"), form, strict=False)
+            .dt.convert_time_zone(tz)
+            .dt.replace_time_zone(None)
+        )
+    return s.str.strptime(pl.Datetime("us"), form, strict=False)
+
+
+def parse_timestamps(values: pl.Series, tz: str = "Asia/Shanghai", fmt: str | None = None) -> pl.Series:
+    """A column of timestamps in any listed forms → naive local datetimes (null where unparseable).
+
+    One export usually writes one form: the form that parses most of a sample is applied to the
+    whole column, and only the values it misses go through every form — the same answers as
+    ``parse_timestamp`` at a fraction of the cost on large files.
+    """
+    clean = pl.select(halfwidth(pl.lit(values))).to_series().rename(values.name)
+    if fmt:
+        return pl.select(pl.lit(clean).str.strptime(pl.Datetime("us"), fmt, strict=False)).to_series()
+    sample = clean.drop_nulls().head(200)
+    if sample.is_empty():
+        return pl.Series(values.name, [None] * len(values), dtype=pl.Datetime("us"))
+    forms = [*NAIVE_FORMATS, *ZONED_FORMATS, "excel"]
+    hits = pl.select(
+        [_one_form(pl.lit(sample), f, tz).is_not_null().sum().alias(str(i)) for i, f in enumerate(forms)]
+    )
+    best = forms[max(range(len(forms)), key=lambda i: hits.item(0, i))]
+    out = pl.select(_one_form(pl.lit(clean), best, tz)).to_series()
+    missed = out.is_null() & clean.is_not_null()
+    if missed.any():
+        idx = missed.arg_true()
+        rest = pl.select(parse_timestamp(pl.lit(clean.gather(idx)), tz)).to_series()
+        out = out.scatter(idx, rest)
+    return out.rename(values.name)
+
+
 def parse_float(expr: pl.Expr) -> pl.Expr:
     return halfwidth(expr).str.replace_all(",", "").cast(pl.Float64, strict=False)
 
@@ -101,24 +149,43 @@ def parse_tags(expr: pl.Expr) -> pl.Expr:
     )
 
 
+@cache
+def _birth_place_ok(county: str, year: int) -> bool:
+    """python-stdnum's birth-place check, which reads only the county code and the birth year."""
+    try:
+        ric.get_birth_place(f"{county}{year:04d}01010000")
+        return True
+    except ValidationError:
+        return False
+
+
+def _check_id(n: str) -> str | None:
+    """python-stdnum's ``ric.validate`` step by step (length, digits, check digit, birth date, birth place),
+    with the slow birth-place lookup memoised. Returns a reason code or None."""
+    if len(n) != 18 or not n[:17].isdigit():
+        return "bad_id_format"
+    if n[-1] != ric.calc_check_digit(n):
+        return "bad_id_checksum"
+    try:
+        birth = ric.get_birth_date(n)
+    except ValidationError:
+        return "bad_id_format"
+    return None if _birth_place_ok(n[:6], birth.year) else "bad_id_format"
+
+
 def id_checks(values: pl.Series) -> pl.DataFrame:
-    """Validate ID numbers with python-stdnum (GB 11643). One row per input value:
+    """Validate ID numbers (GB 11643) with python-stdnum. One row per input value:
     id_norm (18 chars, upper-case X), id_error (reason code or null), id_birth (date), id_gender ('男'/'女').
     """
     uniques = values.unique().drop_nulls()
     norm, err, birth, gender = [], [], [], []
     for v in uniques.to_list():
-        n = ric.compact(v.replace(" ", "")).upper()
-        try:
-            ric.validate(n)
-            norm.append(n)
-            err.append(None)
-            birth.append(ric.get_birth_date(n))
-            gender.append("男" if int(n[16]) % 2 == 1 else "女")
-        except InvalidChecksum:
-            norm.append(n), err.append("bad_id_checksum"), birth.append(None), gender.append(None)
-        except ValidationError:
-            norm.append(n), err.append("bad_id_format"), birth.append(None), gender.append(None)
+        n = v.replace(" ", "").replace("-", "").upper()  # what ric.compact removes
+        e = _check_id(n)
+        norm.append(n)
+        err.append(e)
+        birth.append(None if e else date(int(n[6:10]), int(n[10:12]), int(n[12:14])))
+        gender.append(None if e else ("男" if int(n[16]) % 2 == 1 else "女"))
     table = pl.DataFrame(
         {"__v": uniques, "id_norm": norm, "id_error": err, "id_birth": birth, "id_gender": gender},
         schema={

@@ -21,7 +21,7 @@ from pipelines.normalize import (
     parse_float,
     parse_phone,
     parse_tags,
-    parse_timestamp,
+    parse_timestamps,
     person_key,
 )
 from pipelines.readers import Mapping
@@ -47,7 +47,7 @@ def _typed(df: pl.DataFrame, entity: Entity, mapping: Mapping, tz: str, secret: 
     for c in entity.columns:
         src = pl.col(c.name)
         if c.kind == "ts":
-            exprs.append(parse_timestamp(src, tz, mapping.formats.get(c.name)).alias(c.name))
+            exprs.append(pl.lit(parse_timestamps(df[c.name], tz, mapping.formats.get(c.name))).alias(c.name))
         elif c.kind in ("float", "lon", "lat"):
             exprs.append(parse_float(src).alias(c.name))
         elif c.kind == "int":

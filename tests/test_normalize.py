@@ -162,3 +162,19 @@ def test_gcj02_round_trip():
     assert np.all(np.abs(glon - lon) > 0.001)  # GCJ-02 is offset by hundreds of metres in China
     back_lon, back_lat = gcj02_to_wgs84(glon, glat)
     assert np.allclose(back_lon, lon, atol=1e-7) and np.allclose(back_lat, lat, atol=1e-7)
+
+
+def test_column_parser_agrees_with_the_row_parser_on_mixed_forms():
+    from pipelines.normalize import NAIVE_FORMATS, parse_timestamps
+
+    values = ["2026-01-05 08:00:00"] * 300 + [
+        "2026/1/5 8:00",
+        "46027.5",
+        "2026-01-31T20:00:00Z",
+        "bad",
+        None,
+        "２０２６年１月５日",
+    ]
+    col = parse_timestamps(pl.Series("t", values))
+    assert col.to_list() == [ts(v) for v in values]
+    assert len(NAIVE_FORMATS) > 10
