@@ -194,9 +194,7 @@ def _fullwidth(s: str) -> str:
 
 def _unique_variant(v: str) -> str:
     """A different valid ID number of the same county, birth date and gender (so the planted row is new)."""
-    v = v.strip().upper()
-    if len(v) != 18 or not v[:17].isdigit():
-        v = "".join(chr(ord(c) - 0xFEE0) if "！" <= c <= "～" else c for c in v).upper()
+    v = "".join(chr(ord(c) - 0xFEE0) if "！" <= c <= "～" else c for c in v).strip().upper()  # full-width too
     seq = (int(v[14:17]) + 500) % 1000
     body = v[:14] + f"{seq:03d}"
     check = CHECK_CHARS[int(np.dot(np.frombuffer(body.encode(), np.uint8) - 48, ID_WEIGHTS)) % 11]

@@ -320,8 +320,14 @@ def run_ingest(
                     )
                 )
             con.execute(
-                "update meta.runs set finished_at = ?, status = 'published' where run_id = ?",
-                [datetime.now(), run_id],
+                "update meta.runs set finished_at = ?, status = 'published', message = ? where run_id = ?",
+                [
+                    datetime.now(),
+                    json.dumps(
+                        {"missing_sources": missing, "unrecognised": unrecognised}, ensure_ascii=False
+                    ),
+                    run_id,
+                ],
             )
             con.execute("checkpoint")
             write_analytics(con, version / pub.ANALYTICS_FILE)

@@ -273,8 +273,14 @@ BY_TABLE: dict[str, Entity] = {e.table: e for e in ENTITIES}
 # Extra columns every raw table carries.
 META_COLS = ("_file_hash", "_row", "_run_id")
 
-# Person-level columns that never leave the full warehouse file (SPEC §5, §8).
-PII_COLUMNS = ("name", "id_number", "phone", "reporter_id_number")
+# Person-identifying columns per table: they never leave the full warehouse file (SPEC §5, §8).
+PII_COLUMNS: dict[str, tuple[str, ...]] = {
+    "registry__workers": ("name", "phone"),
+    "registry__persons": ("name", "id_number", "phone"),
+    "complaints__tickets": ("reporter_id_number",),
+    "volunteers__records": ("id_number",),
+    "volunteers__redemptions": ("id_number",),
+}
 
 
 def entity_for(source: str, filename: str) -> Entity | None:

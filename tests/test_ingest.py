@@ -257,3 +257,53 @@ def test_quality_results_stored_and_docs_rendered(demo_run, con):
     assert not result.critical_failures
     assert (settings.warehouse / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").exists()
     assert (settings.warehouse / "runs" / f"{result.run_id}.json").exists()
+
+
+def test_analytics_file_holds_no_person_identifiers(demo_run, con):
+    """Scan every text value of the analytics file for a registry ID number, phone or name, or a worker's."""
+    settings, _, _ = demo_run
+    secrets = set()
+    for table, cols in (
+        ("stg_registry__persons", "id_number, phone, name"),
+        ("stg_registry__workers", "phone, name"),
+    ):
+        for row in con.execute(f"select {cols} from staging.{table}").fetchall():
+            secrets.update(v for v in row if v)
+    secrets.update(r[0] for r in con.execute("select id_number from raw.volunteers__records").fetchall())
+    assert len(secrets) > 1000
+    a = duckdb.connect(str(current_paths(settings.warehouse)[1]), read_only=True)
+    hits, scanned = [], 0
+    cols = a.execute(
+        "select schema_name, table_name, column_name, data_type from duckdb_columns() where database_name = current_database()"
+    ).fetchall()
+    for schema, table, col, dtype in cols:
+        if dtype == "VARCHAR" or dtype == "VARCHAR[]":
+            expr = f'unnest("{col}")' if dtype.endswith("[]") else f'"{col}"'
+            for (v,) in a.execute(f"select distinct {expr} from {schema}.{table}").fetchall():
+                scanned += 1
+                if v in secrets:
+                    hits.append((table, col, v))
+    assert scanned > 1000
+    assert hits == []
+    # and what analysts need is there: persons by key, activities by name
+    assert (
+        a.execute(
+            "select count(*) from staging.stg_registry__persons where person_key is not null"
+        ).fetchone()[0]
+        > 500
+    )
+    assert a.execute("select count(name) from staging.stg_volunteers__activities").fetchone()[0] > 0
+
+
+def test_missing_sources_are_recorded_for_the_cockpit(tmp_path, demo_inbox):
+    import json
+
+    inbox = tmp_path / "inbox"
+    shutil.copytree(demo_inbox[0] / "registry", inbox / "registry")
+    run_ingest(inbox, make_settings(tmp_path / "wh"), as_of=AS_OF)
+    msg = (
+        connect_current(tmp_path / "wh")
+        .execute("select message from meta.runs where status = 'published'")
+        .fetchone()[0]
+    )
+    assert json.loads(msg)["missing_sources"] == ["complaints", "volunteers", "sensors", "patrols"]

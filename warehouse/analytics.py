@@ -25,8 +25,10 @@ def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[st
     return [r[0] for r in rows]
 
 
-def safe_columns(columns: list[str]) -> list[str]:
-    return [c for c in columns if c not in PII_COLUMNS]
+def safe_columns(table: str, columns: list[str]) -> list[str]:
+    """``table`` is a staging model (stg_<source>__<entity>) or a meta table."""
+    pii = PII_COLUMNS.get(table.removeprefix("stg_"), ())
+    return [c for c in columns if c not in pii]
 
 
 def write_analytics(con: duckdb.DuckDBPyConnection, path: Path) -> None:
@@ -41,7 +43,7 @@ def write_analytics(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         ).fetchall()
         tables += [("meta", t, None) for t in META_TABLES]
         for schema, table, comment in tables:
-            cols = ", ".join(f'"{c}"' for c in safe_columns(_columns(con, schema, table)))
+            cols = ", ".join(f'"{c}"' for c in safe_columns(table, _columns(con, schema, table)))
             con.execute(f"create table analytics.{schema}.{table} as select {cols} from {schema}.{table}")
             if comment:
                 con.execute(
