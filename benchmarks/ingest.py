@@ -137,6 +137,7 @@ def main() -> None:
         "rows_not_in_baseline": other_rows,
         "loaded": sum(f["loaded"] for f in report["files"]),
         "quarantined": sum(f["quarantined"] for f in report["files"]),
+        **{f"stage_{k}_s": v for k, v in report["stages"].items()},
     }
     width = max(map(len, figures))
     for k, v in figures.items():

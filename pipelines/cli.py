@@ -113,7 +113,7 @@ def run_and_report(inbox: Path, as_of: date) -> None:
     warn = [q for q in result.quality if not q["success"]]
     console.print(
         f"质量检查 (quality): {len(result.quality)} expectations, {len(warn)} warnings failed; "
-        f"已发布 (published) {result.version} in {result.seconds:.1f} s → {settings.warehouse / 'current.duckdb'}"
+        f"已发布 (published) version {result.version} in {result.seconds:.1f} s → {settings.warehouse / 'current.duckdb'}"
     )
 
 

@@ -63,6 +63,7 @@ class RunResult:
     quality: list[dict]
     errors: list[str]
     seconds: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)  # wall seconds per step of the run
 
     @property
     def critical_failures(self) -> list[dict]:
@@ -232,6 +233,14 @@ def run_ingest(
         version = pub.new_version(root)
         _fault("after_copy")
         result = RunResult(run_id, as_of, "rejected", version.name, [], missing, unrecognised, [], [])
+        clock = [datetime.now()]
+
+        def lap(stage: str) -> None:
+            now = datetime.now()
+            result.stages[stage] = round((now - clock[0]).total_seconds(), 2)
+            clock[0] = now
+
+        lap("copy_previous")
         try:
             con = duckdb.connect(str(version / pub.WAREHOUSE_FILE))
             ensure_tables(con)
@@ -299,6 +308,7 @@ def run_ingest(
                 )
                 if progress:
                     progress.advance(task)
+            lap("read_validate_load")
             _fault("after_load")
             if result.errors:
                 raise InboxError("\n".join(result.errors))
@@ -307,8 +317,10 @@ def run_ingest(
             build_models(con)
             if progress:
                 progress.update(task2, total=1, completed=1)
+            lap("models")
             _fault("after_models")
             result.quality = run_quality(con, run_id, settings, progress=progress)
+            lap("quality")
             _fault("after_quality")
             if result.critical_failures:
                 result.status = "quality_failed"
@@ -332,11 +344,13 @@ def run_ingest(
             con.execute("checkpoint")
             write_analytics(con, version / pub.ANALYTICS_FILE)
             con.close()
+            lap("analytics")
             _fault("before_switch")
             pub.publish(root, version)
             _fault("after_switch")
             result.status = "published"
             pub.prune(root, settings.keep_versions)
+            lap("publish")
         except BaseException:
             try:
                 con.close()
