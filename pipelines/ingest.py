@@ -26,7 +26,7 @@ from pipelines.settings import Settings
 from pipelines.validate import Refs, transform
 from warehouse import publish as pub
 from warehouse.analytics import write_analytics
-from warehouse.build import build_models, ensure_tables, raw_columns
+from warehouse.build import build_models, ensure_tables, raw_columns, write_params
 
 
 class InboxError(Exception):
@@ -314,6 +314,7 @@ def run_ingest(
                 raise InboxError("\n".join(result.errors))
             if progress:
                 task2 = progress.add_task("构建模型 (models)", total=None)
+            write_params(con, as_of, settings)
             build_models(con)
             if progress:
                 progress.update(task2, total=1, completed=1)

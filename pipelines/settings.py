@@ -38,6 +38,22 @@ class Settings(BaseSettings):
         500_000, description="Rows per pandas chunk handed to Great Expectations (bounds its memory)."
     )
     data_docs: bool = Field(True, description="Render Great Expectations Data Docs (HTML) after each run.")
+    sla_response_hours_normal: float = Field(
+        24.0, description="Response SLA for 一般 tickets, hours (within = ≤)."
+    )
+    sla_response_hours_urgent: float = Field(
+        2.0, description="Response SLA for 紧急 tickets, hours (within = ≤)."
+    )
+    sla_resolution_hours_normal: float = Field(
+        168.0, description="Resolution SLA for 一般 tickets, hours (within = ≤)."
+    )
+    sla_resolution_hours_urgent: float = Field(
+        48.0, description="Resolution SLA for 紧急 tickets, hours (within = ≤)."
+    )
+    repeat_window_days: int = Field(
+        30,
+        description="A ticket is a repeat when the same building and category was reported in [t − N days, t).",
+    )
 
     def key_secret(self) -> bytes:
         if self.person_key_secret is not None:

@@ -12,8 +12,8 @@ import duckdb
 
 from pipelines.schema import PII_COLUMNS
 
-COPIED_SCHEMAS = ("staging",)
-META_TABLES = ("runs", "load_runs", "quality_results")
+COPIED_SCHEMAS = ("staging", "mart")
+META_TABLES = ("runs", "load_runs", "quality_results", "params")
 
 
 def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
@@ -39,7 +39,7 @@ def write_analytics(con: duckdb.DuckDBPyConnection, path: Path) -> None:
             con.execute(f"create schema if not exists analytics.{schema}")
         tables = con.execute(
             "select schema_name, table_name, comment from duckdb_tables() "
-            "where database_name = current_database() and schema_name in ('staging') order by all"
+            f"where database_name = current_database() and schema_name in {COPIED_SCHEMAS} order by all"
         ).fetchall()
         tables += [("meta", t, None) for t in META_TABLES]
         for schema, table, comment in tables:

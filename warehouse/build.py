@@ -2,11 +2,15 @@
 
 Models are SQL files under ``warehouse/models/<layer>/``; a file's stem is its table's name
 (``staging.stg_complaints__tickets``) and the name of the quality suite that checks it. The
-first ``--`` comment line of a model states its grain and becomes the table's comment.
+first ``--`` comment line of a model states its grain and becomes the table's comment. Within a
+layer, a model that names another (``intermediate.int_x``) is built after it. ``/* metrics:<set> */``
+in a model is replaced by the column list of that metric set from ``warehouse/metrics.py``, so each
+KPI is written once. Models read the run's parameters (as-of date, SLA hours) from ``meta.params``.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -14,7 +18,7 @@ import duckdb
 from pipelines.schema import ENTITIES, Entity
 
 MODELS = Path(__file__).parent / "models"
-LAYERS = ("staging",)
+LAYERS = ("staging", "intermediate", "mart")
 
 DUCK_TYPES = {
     "ts": "TIMESTAMP",
@@ -83,14 +87,62 @@ def grain(path: Path) -> str:
     return first.removeprefix("--").strip() if first.startswith("--") else ""
 
 
+def write_params(con: duckdb.DuckDBPyConnection, as_of, settings) -> None:
+    """The one-row ``meta.params`` the models read: this run's as-of date and the SLA settings."""
+    con.execute(
+        """create or replace table meta.params as select
+            cast(? as date) as as_of,
+            cast(? as double) as sla_response_hours_normal, cast(? as double) as sla_response_hours_urgent,
+            cast(? as double) as sla_resolution_hours_normal, cast(? as double) as sla_resolution_hours_urgent,
+            cast(? as integer) as repeat_window_days""",
+        [
+            as_of,
+            settings.sla_response_hours_normal,
+            settings.sla_response_hours_urgent,
+            settings.sla_resolution_hours_normal,
+            settings.sla_resolution_hours_urgent,
+            settings.repeat_window_days,
+        ],
+    )
+
+
+def render(path: Path) -> str:
+    from warehouse.metrics import metric_columns
+
+    sql = path.read_text(encoding="utf-8")
+    return re.sub(r"/\* metrics:(\w+) \*/", lambda m: metric_columns(m.group(1)), sql)
+
+
+def ordered(layer: str) -> list[Path]:
+    """The layer's models, each after the models of the same layer it names."""
+    files = {p.stem: p for p in model_files(layer)}
+    deps = {
+        n: {
+            d
+            for d in re.findall(rf"\b{layer}\.(\w+)", p.read_text(encoding="utf-8"))
+            if d in files and d != n
+        }
+        for n, p in files.items()
+    }
+    out: list[str] = []
+    while deps:
+        ready = sorted(n for n, d in deps.items() if d <= set(out))
+        if not ready:
+            raise ValueError(f"models in {layer} refer to each other in a cycle: {sorted(deps)}")
+        out += ready
+        for n in ready:
+            del deps[n]
+    return [files[n] for n in out]
+
+
 def build_models(con: duckdb.DuckDBPyConnection, layers: tuple[str, ...] = LAYERS) -> list[str]:
     """(Re)build every model of the given layers as a table; returns the qualified names built."""
     built = []
     for layer in layers:
         con.execute(f"create schema if not exists {layer}")
-        for path in model_files(layer):
+        for path in ordered(layer):
             name = f"{layer}.{path.stem}"
-            con.execute(f"create or replace table {name} as {path.read_text(encoding='utf-8')}")
+            con.execute(f"create or replace table {name} as {render(path)}")
             con.execute(f"comment on table {name} is {sql_string(grain(path))}")
             built.append(name)
     return built
