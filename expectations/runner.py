@@ -171,7 +171,8 @@ def run_quality(con: duckdb.DuckDBPyConnection, run_id: str, settings, progress=
 
 
 def _column_of(conf: dict) -> str | None:
-    return conf.get("column") or ",".join(str(conf[k]) for k in ("column_A", "column_B") if k in conf) or None
+    cols = conf.get("column_list") or [conf[k] for k in ("column_A", "column_B") if k in conf]
+    return conf.get("column") or ",".join(map(str, cols)) or None
 
 
 def _result(expectation: str, column, severity: str, observed=None) -> dict:

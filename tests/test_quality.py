@@ -1,0 +1,27 @@
+"""Completeness: every staging model and mart has a quality suite of the same name, with critical checks."""
+
+from expectations.runner import SEVERITIES, load_suites
+from warehouse.build import model_files
+
+
+def test_every_staging_model_and_mart_has_a_suite():
+    suites = load_suites()
+    for layer in ("staging", "mart"):
+        for path in model_files(layer):
+            assert path.stem in suites, f"{layer}.{path.stem} has no expectations/{path.stem}.toml"
+            table = suites[path.stem].get("table", f"staging.{path.stem}")
+            assert table == f"{layer}.{path.stem}"
+
+
+def test_every_suite_has_a_critical_expectation_and_only_known_severities():
+    for name, spec in load_suites().items():
+        items = spec.get("expect", []) + spec.get("reconcile", [])
+        assert {e["severity"] for e in items} <= set(SEVERITIES), name
+        assert any(e["severity"] == "critical" for e in items), name
+
+
+def test_quality_results_name_their_columns(demo_run):
+    _, result, _ = demo_run
+    for q in result.quality:
+        if q["expectation"] != "expect_table_row_count_to_equal":
+            assert q["column"], q
