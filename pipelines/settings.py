@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     sla_resolution_hours_urgent: float = Field(
         48.0, description="Resolution SLA for 紧急 tickets, hours (within = ≤)."
     )
+    annoyance_window_days: int = Field(
+        90, description="烦恼指数 window: the N dates ending on the as-of date."
+    )
+    category_weights: dict[str, float] = Field(
+        default_factory=dict,
+        description='烦恼指数 weight per ticket category (JSON, e.g. {"噪音扰民": 2}); unlisted categories weigh 1.',
+    )
     repeat_window_days: int = Field(
         30,
         description="A ticket is a repeat when the same building and category was reported in [t − N days, t).",

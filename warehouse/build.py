@@ -94,7 +94,7 @@ def write_params(con: duckdb.DuckDBPyConnection, as_of, settings) -> None:
             cast(? as date) as as_of,
             cast(? as double) as sla_response_hours_normal, cast(? as double) as sla_response_hours_urgent,
             cast(? as double) as sla_resolution_hours_normal, cast(? as double) as sla_resolution_hours_urgent,
-            cast(? as integer) as repeat_window_days""",
+            cast(? as integer) as repeat_window_days, cast(? as integer) as annoyance_window_days""",
         [
             as_of,
             settings.sla_response_hours_normal,
@@ -102,8 +102,14 @@ def write_params(con: duckdb.DuckDBPyConnection, as_of, settings) -> None:
             settings.sla_resolution_hours_normal,
             settings.sla_resolution_hours_urgent,
             settings.repeat_window_days,
+            settings.annoyance_window_days,
         ],
     )
+    con.execute("create or replace table meta.category_weights (category varchar primary key, weight double)")
+    if settings.category_weights:
+        con.executemany(
+            "insert into meta.category_weights values (?, ?)", list(settings.category_weights.items())
+        )
 
 
 def render(path: Path) -> str:
