@@ -115,9 +115,10 @@ READER = """
 import sys, time, duckdb
 sys.path.insert(0, {root!r})
 from warehouse.publish import connect_current
+import os
 answers, errors, t_end = [], [], time.time() + {seconds}
 con = connect_current({wh!r})
-while time.time() < t_end:
+while time.time() < t_end and not os.path.exists({stop!r}):
     try:
         answers.append(con.execute("select count(*) from staging.stg_complaints__tickets").fetchone()[0])
         fresh = connect_current({wh!r})
@@ -132,8 +133,10 @@ print(len(answers), min(answers), max(answers), len(errors), errors[:3])
 
 def test_reader_keeps_answering_during_a_run_and_sees_the_publish(warehouse_copy, new_inbox):
     old_count = snapshot(warehouse_copy)[2][0]
+    stop = warehouse_copy.parent / "stop-reader"
+    code = READER.format(root=str(ROOT), wh=str(warehouse_copy), seconds=300, stop=str(stop))
     reader = subprocess.Popen(
-        [sys.executable, "-c", READER.format(root=str(ROOT), wh=str(warehouse_copy), seconds=25)],
+        [sys.executable, "-c", code],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -141,6 +144,8 @@ def test_reader_keeps_answering_during_a_run_and_sees_the_publish(warehouse_copy
     time.sleep(1.0)
     p = subprocess.run(ingest_cmd(new_inbox, warehouse_copy), env=env(), capture_output=True, cwd=ROOT)
     assert p.returncode == 0, p.stderr[-2000:]
+    time.sleep(1.0)  # let the reader open a fresh connection after the publish
+    stop.touch()
     out, err = reader.communicate(timeout=60)
     n, lo, hi, n_err, errors = out.strip().split(" ", 4)
     assert int(n_err) == 0, errors
