@@ -206,3 +206,20 @@ def test_corrupt_gzip_is_refused(tmp_path):
     path.write_bytes(gzip.compress(b"a,b\n1,2\n" * 100)[:30])
     with pytest.raises(FileRejected, match="gzip"):
         read_any(path, TICKETS)
+
+
+def test_jsonl_fast_path_equals_line_by_line():
+    from pipelines.readers import _read_jsonl_fast, _read_jsonl_lines
+
+    rows = [
+        {"设备编号": "D1", "事件时间": "2026-01-05T08:00:00Z", "事件类型": "读数", "数值": 100.25},
+        {"设备编号": "D2", "事件时间": "2026-01-05 08:00:00", "事件类型": "告警", "处置结果": "误报"},
+        {"设备编号": "D3", "事件时间": "null", "事件类型": "心跳", "数值": 7},
+    ]
+    text = "\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n"
+    fast, slow = _read_jsonl_fast(text), _read_jsonl_lines(text)
+    assert fast is not None
+    as_numbers = pl.col("数值").cast(pl.Float64)  # 7 may read as "7.0": the same number once parsed
+    fast, slow = (f.with_columns(as_numbers).select(sorted(f.columns)) for f in (fast, slow))
+    assert fast.equals(slow)
+    assert _read_jsonl_fast(text + "{broken\n") is None  # a malformed line takes the careful path
