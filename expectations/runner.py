@@ -2,7 +2,10 @@
 
 Suites are data: ``expectations/<table>.toml``, named like the table they check. Each ``[[expect]]``
 is a GX expectation (its ``type`` and arguments) plus ``severity`` = critical | warning; a
-``value_set_sql`` argument is filled from the warehouse before the run. Each ``[[reconcile]]``
+``value_set_sql`` argument is a reference check: DuckDB works out, per row, whether the value is in
+that query's result (a boolean column ``<column> ∈ reference``, null where the value is null), and
+GX checks that column against ``[True]`` — so a million-value reference never travels into GX,
+which copies and serialises its arguments on every run. Each ``[[reconcile]]``
 compares two SQL counts; all of them are checked together by GX, as the ``reconciliation`` suite,
 on a one-row frame. ``{run_id}`` in SQL is this run. An empty table passes its row-level
 expectations vacuously (a source may be missing, SPEC §2); its reconciliations still run.
@@ -57,10 +60,27 @@ def _expectation(gx, conf: dict, con: duckdb.DuckDBPyConnection):
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     kwargs = {k: v for k, v in conf.items() if k not in ("type", "severity", "value_set_sql")}
-    if "value_set_sql" in conf:
-        kwargs["value_set"] = [r[0] for r in con.execute(conf["value_set_sql"]).fetchall()]
     meta = {"severity": conf["severity"]}
+    if "value_set_sql" in conf:
+        kwargs["column"], kwargs["value_set"] = _reference_column(conf["column"]), [True]
+        meta["reference"] = conf["value_set_sql"]
     return ExpectationConfiguration(type=conf["type"], kwargs=kwargs, meta=meta).to_domain_obj()
+
+
+def _reference_column(column: str) -> str:
+    return f"{column} ∈ reference"
+
+
+def _select_list(spec: dict) -> str:
+    """The columns a suite reads, plus one boolean per reference check, computed by DuckDB."""
+    items = [f'"{c}"' for c in _columns_used(spec)]
+    for e in spec.get("expect", []):
+        if "value_set_sql" in e:
+            c = e["column"]
+            items.append(
+                f'case when "{c}" is null then null else "{c}" in ({e["value_set_sql"]}) end as "{_reference_column(c)}"'
+            )
+    return ", ".join(items) or "1 as _"
 
 
 def _columns_used(spec: dict) -> list[str]:
@@ -74,10 +94,9 @@ def _columns_used(spec: dict) -> list[str]:
     return cols
 
 
-def _chunks(con, table: str, cols: list[str], key: str | None, chunk_rows: int):
+def _chunks(con, table: str, select: str, key: str | None, chunk_rows: int):
     n = con.execute(f"select count(*) from {table}").fetchone()[0]
     parts = max(1, -(-n // chunk_rows))
-    select = ", ".join(f'"{c}"' for c in cols) or "1 as _"
     for i in range(parts):
         if parts == 1:
             where = ""
@@ -137,7 +156,7 @@ def run_quality(con: duckdb.DuckDBPyConnection, run_id: str, settings, progress=
                 agg[j] = _result(conf["type"], _column_of(conf), conf["severity"], observed="empty table")
         else:
             checkpoint = _checkpoint(gx, ctx, ds, name, [_expectation(gx, c, con) for c in confs])
-            frames = _chunks(con, table, _columns_used(spec), spec.get("key"), settings.quality_chunk_rows)
+            frames = _chunks(con, table, _select_list(spec), spec.get("key"), settings.quality_chunk_rows)
             for i, parts, df in frames:
                 run = RunIdentifier(run_name=run_id + (f"-part{i + 1}of{parts}" if parts > 1 else ""))
                 out = checkpoint.run(batch_parameters={"dataframe": df}, run_id=run)

@@ -173,15 +173,15 @@ def read_csv(path: Path) -> pl.DataFrame:
         df = _dedupe_cols(df).with_columns(
             pl.lit(None, pl.String).alias("__bad"), pl.lit(None, pl.String).alias("__raw")
         )
-        lines = [ln for ln in text.split("\n")[1:] if ln.strip("\r")]
-        if len(lines) == df.height and "\n\n" not in text.replace("\r", ""):
+        blank_line = "\n\n" in text or "\n\r\n" in text
+        if not blank_line and text.rstrip("\r\n").count("\n") == df.height:
             rows = pl.int_range(2, df.height + 2, dtype=pl.Int64, eager=True)  # record k sits on line k + 1
         else:
             rows = pl.Series(_csv_line_numbers(text, delim), dtype=pl.Int64)  # quoted fields span lines
         df = df.with_columns(rows.alias("__row"))
     except pl.exceptions.PolarsError:
         df = _read_csv_slow(text, delim)
-    return _mark_encoding(df)
+    return _mark_encoding(df) if REPLACEMENT in text else df
 
 
 def _dedupe_cols(df: pl.DataFrame) -> pl.DataFrame:

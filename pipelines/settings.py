@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     )
     keep_versions: int = Field(3, description="Published database versions kept on disk (older are removed).")
     quality_chunk_rows: int = Field(
-        500_000, description="Rows per pandas chunk handed to Great Expectations (bounds its memory)."
+        2_000_000, description="Rows per pandas chunk handed to Great Expectations (bounds its memory)."
     )
     data_docs: bool = Field(True, description="Render Great Expectations Data Docs (HTML) after each run.")
     sla_response_hours_normal: float = Field(

@@ -25,3 +25,29 @@ def test_quality_results_name_their_columns(demo_run):
     for q in result.quality:
         if q["expectation"] != "expect_table_row_count_to_equal":
             assert q["column"], q
+
+
+def test_reference_checks_catch_an_unknown_value(demo_run, tmp_path):
+    import shutil
+
+    import duckdb
+    from conftest import make_settings
+
+    from expectations.runner import run_quality
+    from warehouse.publish import current_paths
+
+    settings, result, _ = demo_run
+    path = tmp_path / "w.duckdb"
+    shutil.copyfile(current_paths(settings.warehouse)[0], path)
+    con = duckdb.connect(str(path))
+    con.execute(
+        "update staging.stg_registry__workers set grid_code = 'G999' where worker_id = (select min(worker_id) from staging.stg_registry__workers)"
+    )
+    results = run_quality(con, result.run_id, make_settings(tmp_path / "wh"))
+    ref = [
+        q for q in results if q["suite"] == "stg_registry__workers" and q["column"] == "grid_code ∈ reference"
+    ]
+    assert len(ref) == 1 and ref[0]["success"] is False and ref[0]["unexpected_count"] == 1
+    assert ref[0]["severity"] == "critical"
+    others = [q for q in results if not q["success"] and q is not ref[0]]
+    assert others == []
