@@ -397,6 +397,7 @@ class Generator:
         self.hh_building = self.b_codes[hh_building]
         hh_size = np.bincount(hh_of, minlength=n_hh)
         age = np.clip(np.where(rng.random(n) < 0.3, rng.normal(72, 10, n), rng.normal(38, 17, n)), 0, 101)
+        age = np.where(age < 0.05, rng.uniform(0.05, 18, n), age)  # no pile-up of babies on one birth date
         alone = hh_size[hh_of] == 1
         age = np.where(alone & (rng.random(n) < 0.55), rng.uniform(60, 95, n), age)
         as_of64 = np.datetime64(self.as_of, "D")
@@ -405,13 +406,17 @@ class Generator:
         seq = rng.integers(0, 500, n) * 2 + male.astype(int)
         county = rng.choice(COUNTIES, n)
         ids = id_numbers(county, birth, seq)
-        for _ in range(10):  # keep the demo's ID numbers unique
+        for attempt in range(60):  # keep the demo's ID numbers unique
             _, first = np.unique(ids, return_index=True)
             dup = np.setdiff1d(np.arange(n), first)
             if not len(dup):
                 break
+            if attempt >= 20:  # that birth date's sequence numbers are crowded: move a day earlier
+                birth[dup] = birth[dup] - np.timedelta64(1, "D")
             seq[dup] = rng.integers(0, 500, len(dup)) * 2 + male[dup].astype(int)
             ids[dup] = id_numbers(county[dup], birth[dup], seq[dup])
+        if len(np.unique(ids)) != n:
+            raise RuntimeError("demo generator could not make unique ID numbers")
         self.person_ids = ids
         self.person_hh = self.household_ids[hh_of]
         self.person_age = age
