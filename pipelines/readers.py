@@ -157,13 +157,16 @@ def _mark_encoding(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def read_csv(path: Path) -> pl.DataFrame:
-    text, _enc = decode(_open_bytes(path))
+    data = _open_bytes(path)
+    text, enc = decode(data)
+    # valid UTF-8 goes to the parser as it came (no re-encoding of a large file); anything else as UTF-8
+    payload = data.removeprefix(b"\xef\xbb\xbf") if enc == "utf-8" and REPLACEMENT not in text else None
     if not text.strip():
         return _frame([], [], [], [], [])
     delim = _sniff_delimiter(text)
     try:
         df = pl.read_csv(
-            io.BytesIO(text.encode("utf-8")),
+            io.BytesIO(payload if payload is not None else text.encode("utf-8")),
             separator=delim,
             infer_schema=False,
             has_header=True,
