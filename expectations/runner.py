@@ -147,6 +147,18 @@ def run_quality(con: duckdb.DuckDBPyConnection, run_id: str, settings, progress=
                 )
             )
             recon_suite_of.append(name)
+        for sc in spec.get("scan", []):
+            left = f"{name}: {sc['name']} (left)"
+            recon_frame[left] = [_scan_count(con, sc["schema"], sc["pattern"])]
+            recon_frame[left.replace("(left)", "(right)")] = [0]
+            recon_expectations.append(
+                gx.expectations.ExpectColumnPairValuesToBeEqual(
+                    column_A=left,
+                    column_B=left.replace("(left)", "(right)"),
+                    meta={"severity": sc["severity"], "name": sc["name"]},
+                )
+            )
+            recon_suite_of.append(name)
         confs = spec.get("expect", [])
         if not confs:
             continue
@@ -187,6 +199,21 @@ def run_quality(con: duckdb.DuckDBPyConnection, run_id: str, settings, progress=
     if settings.data_docs:
         ctx.build_data_docs()
     return results
+
+
+def _scan_count(con: duckdb.DuckDBPyConnection, schema: str, pattern: str) -> int:
+    """How many text values in any table of ``schema`` fully match ``pattern`` (e.g. an ID number)."""
+    cols = con.execute(
+        "select table_name, column_name from duckdb_columns() where database_name = current_database() "
+        "and schema_name = ? and data_type = 'VARCHAR' order by all",
+        [schema],
+    ).fetchall()
+    total = 0
+    for table, column in cols:
+        total += con.execute(
+            f'select count(*) from {schema}."{table}" where regexp_full_match("{column}", ?)', [pattern]
+        ).fetchone()[0]
+    return total
 
 
 def _column_of(conf: dict) -> str | None:

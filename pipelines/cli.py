@@ -167,5 +167,34 @@ def demo(
         run_and_report(inbox, day)
 
 
+@app.command()
+def appraisal(
+    quarter: Annotated[str, typer.Option(help="季度 YYYYQn, e.g. 2026Q3")],
+    out: Annotated[Path, typer.Option(help="Excel 文件 (.xlsx) to write")],
+    freeze: Annotated[
+        bool, typer.Option("--freeze", help="冻结该季度：later publishes keep this ranking unchanged")
+    ] = False,
+    warehouse: Annotated[Path | None, typer.Option(help="仓库目录; default: settings")] = None,
+) -> None:
+    """Export a quarter's grid-worker appraisal (ranking, per-indicator breakdown, weights) to Excel."""
+    from warehouse.appraisal import AppraisalError, export_xlsx, load_quarter
+    from warehouse.appraisal import freeze as freeze_quarter
+
+    root = warehouse or get_settings().warehouse
+    if out.suffix.lower() != ".xlsx":
+        err.print(f"[red]--out 须为 .xlsx 文件 (--out must end in .xlsx): {out}[/red]")
+        raise typer.Exit(2)
+    try:
+        q = freeze_quarter(root, quarter, by="cli") if freeze else load_quarter(root, quarter)
+    except AppraisalError as e:
+        err.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from None
+    export_xlsx(q, out)
+    state = f"已冻结 frozen at {q.frozen_at}" if q.frozen else "未冻结 (not frozen)"
+    console.print(
+        f"{q.quarter}: {q.rows.height} 名网格员 (workers), 数据截止 (as of) {q.as_of}, {state} → {out}"
+    )
+
+
 if __name__ == "__main__":
     app()

@@ -206,6 +206,7 @@ class Generator:
         self.s = SCALES[scale]
         self.scale = scale
         self.rng = np.random.default_rng(seed)
+        self.seed = seed
         self.as_of = as_of
         self.end = np.datetime64(as_of + timedelta(days=1), "s")  # data up to the as-of date's end
         fake = Faker("zh_CN")
@@ -1030,6 +1031,7 @@ class Generator:
         workers = np.flatnonzero(np.isin(self.worker_post, ["网格长", "网格员"]))
         w_list, t_list, x_list, y_list = [], [], [], []
         gidx = {g: i for i, g in enumerate(self.grid_codes)}
+        glitch_rng = np.random.default_rng(self.seed + 1)  # its own stream: the other data stay as they were
         for w in workers:
             cell = self.grid_cell[gidx[self.worker_grid[w]]]
             for d in range(s.track_days):
@@ -1042,6 +1044,8 @@ class Generator:
                     ts = t0 + (np.cumsum(rng.integers(40, 80, k))).astype("timedelta64[s]")
                     x = cell[0] + CELL_LON * np.clip(0.5 + np.cumsum(rng.normal(0, 0.03, k)), 0.02, 0.98)
                     y = cell[1] + CELL_LAT * np.clip(0.5 + np.cumsum(rng.normal(0, 0.03, k)), 0.02, 0.98)
+                    if glitch_rng.random() < 0.05:  # a GPS jump of ~2 km: dropped as faster than 30 km/h
+                        y[k // 2] += 0.02
                     w_list.append(np.full(k, self.worker_ids[w]))
                     t_list.append(ts)
                     x_list.append(x)

@@ -26,6 +26,7 @@ from pipelines.settings import Settings
 from pipelines.validate import Refs, transform
 from warehouse import publish as pub
 from warehouse.analytics import write_analytics
+from warehouse.appraisal import load_frozen
 from warehouse.build import build_models, ensure_tables, raw_columns, write_params
 
 
@@ -315,6 +316,7 @@ def run_ingest(
             if progress:
                 task2 = progress.add_task("构建模型 (models)", total=None)
             write_params(con, as_of, settings)
+            load_frozen(con, settings.warehouse)
             build_models(con)
             if progress:
                 progress.update(task2, total=1, completed=1)

@@ -11,7 +11,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -61,6 +61,40 @@ class Settings(BaseSettings):
         30,
         description="A ticket is a repeat when the same building and category was reported in [t − N days, t).",
     )
+
+    patrol_gap_minutes: float = Field(
+        30.0, description="Patrol sessions split a worker's GPS points at gaps over this many minutes."
+    )
+    patrol_max_speed_kmh: float = Field(
+        30.0, description="A GPS point implying a speed over this (km/h) from the previous kept point is dropped."
+    )
+    appraisal_weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            "tickets_handled": 1.0,
+            "on_time_rate": 1.0,
+            "satisfaction_rate": 1.0,
+            "median_response_hours": 1.0,
+            "patrol_sessions": 1.0,
+            "patrol_km": 1.0,
+            "patrol_hours": 1.0,
+            "households_visited": 1.0,
+            "overdue_open": 1.0,
+        },
+        description="网格考核 weight per indicator (JSON); score = Σ weight × indicator score / Σ weight. "
+        "An indicator left out weighs 0.",
+    )
+
+    @field_validator("appraisal_weights")
+    @classmethod
+    def _known_indicators(cls, v: dict[str, float]) -> dict[str, float]:
+        from warehouse.metrics import APPRAISAL_KEYS
+
+        unknown = sorted(set(v) - set(APPRAISAL_KEYS))
+        if unknown:
+            raise ValueError(f"unknown appraisal indicators {unknown}; known: {list(APPRAISAL_KEYS)}")
+        if any(w < 0 for w in v.values()) or not any(w > 0 for w in v.values()):
+            raise ValueError("appraisal weights must be ≥ 0 with at least one > 0")
+        return v
 
     def key_secret(self) -> bytes:
         if self.person_key_secret is not None:

@@ -120,3 +120,47 @@ def test_care_alerts(con):
         ("H1", "WTR1", datetime(2026, 3, 29, 6, 0), 24.0),
         ("H1", "WTR4", datetime(2026, 3, 28, 0, 0), 24.0),
     ]
+
+
+def test_volunteer_monthly(con):
+    # 2026-01: R1 (P1, 10 points, 2.5 h), R3 (X, 5, 1 h); redeemed D1 8 + D2 5
+    # 2026-02: R2 (P1, 5, no 签退 → 0 h); redeemed D3 2
+    rows = con.execute("select * from mart.volunteer_monthly order by month").fetchall()
+    assert rows == [
+        (date(2026, 1, 1), 2, 2, 1, 15.0, 3.5, 2, 13.0),
+        (date(2026, 2, 1), 1, 1, 1, 5.0, 0.0, 1, 2.0),
+    ]
+
+
+def test_volunteer_participation(con):
+    # adults P1 (born 1950) and P2 (1980); only P1 has a record in (D − 1 year, D]; X is not in the registry
+    rows = con.execute("select level, key, adults, participants, participation_rate from mart.volunteer_participation order by level").fetchall()
+    assert rows == [("community", "甲", 2, 1, 0.5), ("grid", "G1", 2, 1, 0.5), ("street", "街道", 2, 1, 0.5)]
+
+
+def test_device_status_online_and_30_day_counts(con):
+    rows = {
+        r[0]: r[1:]
+        for r in con.execute(
+            "select device_id, last_event_at, online, alarms_30d, effective_30d, false_alarms_30d, faults_30d "
+            "from mart.device_status"
+        ).fetchall()
+    }
+    # SMK1's last event is 03-31 01:00 (the zoned 17:00Z): online on D. WTR1's 04-01 reading is after D,
+    # so its last event is 03-30 06:00, more than 24 h before the end of D: offline.
+    assert rows["SMK1"] == (datetime(2026, 3, 31, 1, 0), True, 4, 1, 2, 1)
+    assert rows["WTR1"] == (datetime(2026, 3, 30, 6, 0), False, 0, 0, 0, 0)
+    assert rows["WTR4"][1] is False
+
+
+def test_person_profile_is_masked_like_the_pages_mask(con):
+    from warehouse.privacy import mask_id, mask_name, mask_phone
+
+    got = con.execute(
+        "select p.name, p.id_number, p.phone, m.name_masked, m.id_number_masked, m.phone_masked "
+        "from staging.stg_registry__persons p join mart.person_profile m using (person_key) order by p.name"
+    ).fetchall()
+    assert len(got) == 2
+    for name, idn, phone, mn, mi, mp in got:
+        assert (mn, mi, mp) == (mask_name(name), mask_id(idn), mask_phone(phone))
+        assert mi == idn[:6] + "********" + idn[-4:]

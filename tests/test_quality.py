@@ -15,7 +15,7 @@ def test_every_staging_model_and_mart_has_a_suite():
 
 def test_every_suite_has_a_critical_expectation_and_only_known_severities():
     for name, spec in load_suites().items():
-        items = spec.get("expect", []) + spec.get("reconcile", [])
+        items = spec.get("expect", []) + spec.get("reconcile", []) + spec.get("scan", [])
         assert {e["severity"] for e in items} <= set(SEVERITIES), name
         assert any(e["severity"] == "critical" for e in items), name
 
@@ -51,3 +51,27 @@ def test_reference_checks_catch_an_unknown_value(demo_run, tmp_path):
     assert ref[0]["severity"] == "critical"
     others = [q for q in results if not q["success"] and q is not ref[0]]
     assert others == []
+
+
+def test_privacy_scan_finds_an_id_number_or_phone_in_a_mart(demo_run, tmp_path):
+    import shutil
+
+    import duckdb
+    from conftest import make_settings
+
+    from expectations.runner import run_quality
+    from warehouse.publish import current_paths
+
+    settings, result, _ = demo_run
+    path = tmp_path / "w.duckdb"
+    shutil.copyfile(current_paths(settings.warehouse)[0], path)
+    con = duckdb.connect(str(path))
+    clean = run_quality(con, result.run_id, make_settings(tmp_path / "wh"))
+    scans = [q for q in clean if q["suite"] == "mart__privacy"]
+    assert len(scans) == 2 and all(q["success"] for q in scans)
+    con.execute("update mart.patrol_sessions set worker_id = '11010519491231002X' where rowid = 0")
+    con.execute("update mart.ticket_facts set category = '+8613812345678' where rowid = 3")
+    results = run_quality(con, result.run_id, make_settings(tmp_path / "wh"))
+    failed = {q["column"] for q in results if not q["success"]}
+    assert {"no ID number in mart", "no mobile phone number in mart"} <= failed
+    assert all(q["severity"] == "critical" for q in results if q["column"] in failed and q["suite"] == "mart__privacy")

@@ -11,9 +11,10 @@ from pathlib import Path
 import duckdb
 
 from pipelines.schema import PII_COLUMNS
+from warehouse.catalog import apply_comments
 
 COPIED_SCHEMAS = ("staging", "mart")
-META_TABLES = ("runs", "load_runs", "quality_results", "params")
+META_TABLES = ("runs", "load_runs", "quality_results", "params", "category_weights", "appraisal_weights")
 
 
 def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
@@ -49,6 +50,9 @@ def write_analytics(con: duckdb.DuckDBPyConnection, path: Path) -> None:
                 con.execute(
                     f"comment on table analytics.{schema}.{table} is '{comment.replace(chr(39), chr(39) * 2)}'"
                 )
+        missing = apply_comments(con, "analytics")
+        if missing:
+            raise ValueError(f"columns without a comment in warehouse/catalog.toml: {missing}")
         con.execute("checkpoint analytics")
     finally:
         con.execute("detach analytics")

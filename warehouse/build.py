@@ -94,7 +94,8 @@ def write_params(con: duckdb.DuckDBPyConnection, as_of, settings) -> None:
             cast(? as date) as as_of,
             cast(? as double) as sla_response_hours_normal, cast(? as double) as sla_response_hours_urgent,
             cast(? as double) as sla_resolution_hours_normal, cast(? as double) as sla_resolution_hours_urgent,
-            cast(? as integer) as repeat_window_days, cast(? as integer) as annoyance_window_days""",
+            cast(? as integer) as repeat_window_days, cast(? as integer) as annoyance_window_days,
+            cast(? as double) as patrol_gap_minutes, cast(? as double) as patrol_max_speed_kmh""",
         [
             as_of,
             settings.sla_response_hours_normal,
@@ -103,7 +104,18 @@ def write_params(con: duckdb.DuckDBPyConnection, as_of, settings) -> None:
             settings.sla_resolution_hours_urgent,
             settings.repeat_window_days,
             settings.annoyance_window_days,
+            settings.patrol_gap_minutes,
+            settings.patrol_max_speed_kmh,
         ],
+    )
+    from warehouse.metrics import APPRAISAL_INDICATORS
+
+    con.execute(
+        "create or replace table meta.appraisal_weights (indicator varchar primary key, label varchar, weight double)"
+    )
+    con.executemany(
+        "insert into meta.appraisal_weights values (?, ?, ?)",
+        [(i.key, i.label, float(settings.appraisal_weights.get(i.key, 0.0))) for i in APPRAISAL_INDICATORS],
     )
     con.execute("create or replace table meta.category_weights (category varchar primary key, weight double)")
     if settings.category_weights:
@@ -113,10 +125,11 @@ def write_params(con: duckdb.DuckDBPyConnection, as_of, settings) -> None:
 
 
 def render(path: Path) -> str:
-    from warehouse.metrics import metric_columns
+    from warehouse.metrics import PLACEHOLDERS, metric_columns
 
     sql = path.read_text(encoding="utf-8")
-    return re.sub(r"/\* metrics:(\w+) \*/", lambda m: metric_columns(m.group(1)), sql)
+    sql = re.sub(r"/\* metrics:(\w+) \*/", lambda m: metric_columns(m.group(1)), sql)
+    return re.sub(r"/\* (appraisal:\w+) \*/", lambda m: PLACEHOLDERS[m.group(1)](), sql)
 
 
 def ordered(layer: str) -> list[Path]:
@@ -151,4 +164,7 @@ def build_models(con: duckdb.DuckDBPyConnection, layers: tuple[str, ...] = LAYER
             con.execute(f"create or replace table {name} as {render(path)}")
             con.execute(f"comment on table {name} is {sql_string(grain(path))}")
             built.append(name)
+    from warehouse.catalog import apply_comments
+
+    apply_comments(con)
     return built

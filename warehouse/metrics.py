@@ -127,10 +127,87 @@ TICKET_ROLLUP_METRICS: tuple[Metric, ...] = (
     ),
 )
 
-METRIC_SETS = {"ticket": TICKET_METRICS, "ticket_rollup": TICKET_ROLLUP_METRICS}
+# The additive counts: summed over any slice of mart.ticket_cube_month, they give every rate of a roll-up.
+TICKET_COUNTS: tuple[Metric, ...] = tuple(m for m in TICKET_METRICS if m.unit == "") + (
+    Metric("repeats", "重复诉求", "前 30 天内同楼栋同类别已有工单的工单数", "重复诉求 = is_repeat 的工单", _count("is_repeat")),
+)
+
+METRIC_SETS = {"ticket": TICKET_METRICS, "ticket_rollup": TICKET_ROLLUP_METRICS, "ticket_counts": TICKET_COUNTS}
 BY_KEY = {m.key: m for ms in METRIC_SETS.values() for m in ms}
 
 
 def metric_columns(name: str) -> str:
     """``<sql> as <key>`` for each metric of a set, for a model's select list."""
     return ",\n    ".join(f"{m.sql} as {m.key}" for m in METRIC_SETS[name])
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One indicator of the quarterly grid-worker appraisal (SPEC §4), scored 0–100 within the cohort."""
+
+    key: str  # raw value column of mart.appraisal_quarter; its score is <key>_score
+    label: str
+    description: str
+    unit: str = ""
+    inverted: bool = False  # lower is better
+
+
+APPRAISAL_INDICATORS: tuple[Indicator, ...] = (
+    Indicator("tickets_handled", "办结工单数", "处理人为本人、办结时间在本季度内的工单数"),
+    Indicator("on_time_rate", "按时办结率", "本人办结工单中在办结时限内办结的比例", "rate"),
+    Indicator("satisfaction_rate", "满意率", "本人办结工单中满意与基本满意占已评价的比例", "rate"),
+    Indicator(
+        "median_response_hours", "响应时长中位数", "本人办结工单的响应时长（小时）中位数，越短越好", "hours", True
+    ),
+    Indicator("patrol_sessions", "巡查次数", "首个有效轨迹点在本季度内的巡查段数（间隔超过 30 分钟即分段）"),
+    Indicator("patrol_km", "巡查里程", "巡查段内相邻有效轨迹点的球面距离之和（公里）", "km"),
+    Indicator("patrol_hours", "巡查时长", "各巡查段首末有效轨迹点的时间差之和（小时）", "hours"),
+    Indicator("households_visited", "走访户数", "本季度内入户走访的不同户数"),
+    Indicator(
+        "overdue_open", "超期未办结", "季度末（或数据截止日）仍未办结且已超过办结时限的本人工单数，越少越好",
+        inverted=True,
+    ),
+)
+APPRAISAL_KEYS = tuple(i.key for i in APPRAISAL_INDICATORS)
+
+SCORE_FORMULA = (
+    "指标得分 = 100 × (值 − 最小值) / (最大值 − 最小值)（越少越好的指标取 100 × (最大值 − 值) / (最大值 − 最小值)）；"
+    "最大值 = 最小值时均为 100；缺失为 0。总分 = Σ 权重 × 指标得分 / Σ 权重"
+)
+
+
+def appraisal_scores() -> str:
+    """Select-list SQL over a relation with the raw indicators and ``quarter``: each ``<key>_score``,
+    min–max within the quarter's cohort (SPEC §4)."""
+    parts = []
+    for i in APPRAISAL_INDICATORS:
+        lo = f"min({i.key}) over (partition by quarter)"
+        hi = f"max({i.key}) over (partition by quarter)"
+        num = f"({hi} - {i.key})" if i.inverted else f"({i.key} - {lo})"
+        parts.append(
+            f"case when {i.key} is null then 0.0 when {hi} = {lo} then 100.0 "
+            # clamped: a parallel float sum may differ from its window max in the last bit
+            f"else least(100.0, greatest(0.0, 100.0 * {num} / ({hi} - {lo}))) end as {i.key}_score"
+        )
+    return ",\n    ".join(parts)
+
+
+def appraisal_weights() -> str:
+    """Select list pivoting ``meta.appraisal_weights`` into one row: ``w_<key>`` per indicator."""
+    return ",\n    ".join(
+        f"coalesce(max(case when indicator = '{k}' then weight end), 0.0) as w_{k}" for k in APPRAISAL_KEYS
+    )
+
+
+def appraisal_score() -> str:
+    """SQL for the weighted mean of the ``<key>_score`` columns, weights ``w_<key>``."""
+    terms = " + ".join(f"w_{k} * {k}_score" for k in APPRAISAL_KEYS)
+    total = " + ".join(f"w_{k}" for k in APPRAISAL_KEYS)
+    return f"({terms}) / nullif({total}, 0)"
+
+
+PLACEHOLDERS = {
+    "appraisal:scores": appraisal_scores,
+    "appraisal:weights": appraisal_weights,
+    "appraisal:score": appraisal_score,
+}
