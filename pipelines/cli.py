@@ -196,5 +196,139 @@ def appraisal(
     )
 
 
+users_app = typer.Typer(help="驾驶舱用户 (cockpit users): add, passwd, disable, enable, list", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+def _state():
+    return get_settings().state_path()
+
+
+def _password(password: str | None) -> str:
+    import os
+
+    if password:
+        return password
+    if os.environ.get("COCKPIT_NEW_PASSWORD"):
+        return os.environ["COCKPIT_NEW_PASSWORD"]
+    return typer.prompt("密码 (password)", hide_input=True, confirmation_prompt=True)
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="用户名")],
+    role: Annotated[str, typer.Option(help="leader | grid_worker | analyst | reviewer | admin")],
+    grid: Annotated[str | None, typer.Option(help="网格编码 (required for grid_worker)")] = None,
+    display_name: Annotated[str | None, typer.Option(help="显示名")] = None,
+    password: Annotated[
+        str | None, typer.Option(help="password (else COCKPIT_NEW_PASSWORD, else prompted)")
+    ] = None,
+) -> None:
+    """Add a user; the password is stored as an Argon2id hash."""
+    from cockpit.auth import AuthError, add_user
+
+    try:
+        add_user(_state(), username, _password(password), role, grid, display_name)
+    except AuthError as e:
+        err.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"已添加用户 {username} ({role})")
+
+
+@users_app.command("passwd")
+def users_passwd(
+    username: str, password: Annotated[str | None, typer.Option(help="new password (else prompted)")] = None
+) -> None:
+    """Set a user's password."""
+    from cockpit.auth import AuthError, set_password
+
+    try:
+        set_password(_state(), username, _password(password))
+    except AuthError as e:
+        err.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"已更新 {username} 的密码")
+
+
+@users_app.command("disable")
+def users_disable(username: str) -> None:
+    """Disable a user (their login stops working; the audit trail keeps their name)."""
+    from cockpit.auth import AuthError, set_disabled
+
+    try:
+        set_disabled(_state(), username, True)
+    except AuthError as e:
+        err.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"已停用 {username}")
+
+
+@users_app.command("enable")
+def users_enable(username: str) -> None:
+    """Enable a disabled user again."""
+    from cockpit.auth import AuthError, set_disabled
+
+    try:
+        set_disabled(_state(), username, False)
+    except AuthError as e:
+        err.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"已启用 {username}")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List users (never their hashes)."""
+    from cockpit.auth import list_users
+
+    t = Table("用户名", "角色", "网格", "显示名", "停用", "创建时间")
+    for u in list_users(_state()):
+        t.add_row(u["username"], u["role"], u["grid_code"] or "", u["display_name"] or "", "是" if u["disabled"] else "", u["created_at"])
+    console.print(t)
+
+
+@app.command("demo-users")
+def demo_users(
+    warehouse: Annotated[Path | None, typer.Option(help="仓库目录; default: settings")] = None,
+) -> None:
+    """Create one demo account per role with random passwords (printed once, and kept in
+    <state>/demo_accounts.txt, mode 0600). Existing accounts are left alone."""
+    import os
+    import secrets
+
+    from cockpit.auth import AuthError, add_user
+    from warehouse.publish import connect_current
+
+    if warehouse is not None:
+        get_settings().warehouse = warehouse
+    with connect_current(get_settings().warehouse) as con:
+        row = con.execute(
+            "select worker_id, grid_code from staging.stg_registry__workers where post = '网格长' order by worker_id limit 1"
+        ).fetchall()
+    worker, grid = row[0] if row else ("gridworker", None)
+    wanted = [("leader", "leader", None, "街道领导"), ("analyst", "analyst", None, "数据分析员"),
+              ("reviewer", "reviewer", None, "考核评审"), ("admin", "admin", None, "系统管理员"),
+              (worker, "grid_worker", grid, f"网格长 {worker}")]
+    lines = []
+    for username, role, g, name in wanted:
+        pw = secrets.token_urlsafe(12)
+        try:
+            add_user(_state(), username, pw, role, g, name)
+        except AuthError:
+            continue
+        lines.append(f"{username}\t{role}\t{g or ''}\t{pw}")
+    if lines:
+        path = _state() / "demo_accounts.txt"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a") as f:
+            f.write("\n".join(lines) + "\n")
+        console.print("演示账号 (demo accounts) — 用户名 角色 网格 密码:")
+        for line in lines:
+            console.print("  " + line.replace("\t", "  "))
+        console.print(f"(also kept in {path})")
+    else:
+        console.print(f"演示账号已存在 (demo accounts exist): see {_state() / 'demo_accounts.txt'}")
+
+
 if __name__ == "__main__":
     app()

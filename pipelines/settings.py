@@ -84,6 +84,18 @@ class Settings(BaseSettings):
         "An indicator left out weighs 0.",
     )
 
+    state_dir: Path | None = Field(
+        None,
+        description="The app's own store (users, audit log, query history) — outside the versioned "
+        "warehouse files, so it survives publishes. Unset: <warehouse>/state.",
+    )
+    session_idle_minutes: float = Field(30.0, description="A cockpit login expires after this many idle minutes.")
+    map_tile_url: str | None = Field(
+        None,
+        description="Optional map tile server for the 烦恼指数图 base map (e.g. an intranet tile server "
+        "URL with {z}/{x}/{y}); unset: grid polygons are the base layer and no network is needed.",
+    )
+
     @field_validator("appraisal_weights")
     @classmethod
     def _known_indicators(cls, v: dict[str, float]) -> dict[str, float]:
@@ -95,6 +107,9 @@ class Settings(BaseSettings):
         if any(w < 0 for w in v.values()) or not any(w > 0 for w in v.values()):
             raise ValueError("appraisal weights must be ≥ 0 with at least one > 0")
         return v
+
+    def state_path(self) -> Path:
+        return Path(self.state_dir) if self.state_dir is not None else Path(self.warehouse) / "state"
 
     def key_secret(self) -> bytes:
         if self.person_key_secret is not None:

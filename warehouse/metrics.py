@@ -206,6 +206,28 @@ def appraisal_score() -> str:
     return f"({terms}) / nullif({total}, 0)"
 
 
+# Each rate of TICKET_METRICS again, over the additive counts of mart.ticket_cube_month (a roll-up of
+# any slice: period, community, grids, channel). A test checks both forms agree on every grid-month.
+RATES_FROM_COUNTS: dict[str, str] = {
+    "response_rate": "sum(responded) / nullif(sum(tickets), 0)",
+    "timely_response_rate": "sum(responded_on_time) / nullif(sum(tickets), 0)",
+    "closure_rate": "sum(resolved) / nullif(sum(tickets), 0)",
+    "on_time_closure_rate": "sum(resolved_on_time) / nullif(sum(tickets), 0)",
+    "satisfaction_rate": "sum(satisfied) / nullif(sum(rated), 0)",
+    "repeat_rate": "sum(repeats) / nullif(sum(tickets), 0)",
+    "rating_rate": "sum(rated) / nullif(sum(resolved), 0)",
+}
+RATE_KEYS = tuple(RATES_FROM_COUNTS)
+
+
+def rollup_columns() -> str:
+    """Counts and rates of a roll-up over ``mart.ticket_cube_month`` rows."""
+    counts = [f"sum({m.key}) as {m.key}" for m in TICKET_COUNTS]
+    rates = [f"{sql} as {k}" for k, sql in RATES_FROM_COUNTS.items()]
+    mean = "sum(response_hours_sum) / nullif(sum(responded), 0) as avg_response_hours"
+    return ", ".join(counts + rates + [mean])
+
+
 PLACEHOLDERS = {
     "appraisal:scores": appraisal_scores,
     "appraisal:weights": appraisal_weights,

@@ -1,0 +1,416 @@
+"""Every query a cockpit page runs, as functions of a Scope (period, communities, grids).
+
+Pages call only these (and the benchmark times exactly these). They read marts, ``meta`` and the
+metric definitions of ``warehouse/metrics.py``; no business rule lives in a page. A grid worker's
+Scope is pinned to their grid by ``app.py`` before any page runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import polars as pl
+
+from cockpit.data import Warehouse
+from warehouse.metrics import RATES_FROM_COUNTS, rollup_columns
+
+
+@dataclass(frozen=True)
+class Scope:
+    month_from: date | None = None
+    month_to: date | None = None
+    communities: tuple[str, ...] = ()
+    grids: tuple[str, ...] = ()
+    pinned_grid: str | None = None  # a grid worker's own grid: overrides everything else
+
+    def where(self, *, month: str | None = "month", grid: str | None = "grid_code", community: str | None = "community") -> tuple[str, list]:
+        """A ``where`` clause and its parameters for the given column names (None: not filtered)."""
+        conds, params = ["true"], []
+        if month and self.month_from:
+            conds.append(f"{month} >= ?")
+            params.append(self.month_from)
+        if month and self.month_to:
+            conds.append(f"{month} <= ?")
+            params.append(self.month_to)
+        if grid and self.pinned_grid:
+            conds.append(f"{grid} = ?")
+            params.append(self.pinned_grid)
+        else:
+            if grid and self.grids:
+                conds.append(f"{grid} in ({', '.join('?' * len(self.grids))})")
+                params += list(self.grids)
+            if community and self.communities:
+                conds.append(f"{community} in ({', '.join('?' * len(self.communities))})")
+                params += list(self.communities)
+        return " and ".join(conds), params
+
+    def previous(self) -> Scope:
+        """The same number of months just before this period (for change figures)."""
+        if not (self.month_from and self.month_to):
+            return self
+        n = (self.month_to.year - self.month_from.year) * 12 + self.month_to.month - self.month_from.month + 1
+        start = _add_months(self.month_from, -n)
+        end = _add_months(self.month_from, -1)
+        return Scope(start, end, self.communities, self.grids, self.pinned_grid)
+
+
+def _add_months(d: date, n: int) -> date:
+    m = d.year * 12 + d.month - 1 + n
+    return date(m // 12, m % 12 + 1, 1)
+
+
+# ---------- frame ----------
+def as_of_and_publish(wh: Warehouse) -> dict:
+    r = wh.rows(
+        "select p.as_of, r.finished_at, r.run_id from meta.params p "
+        "left join (select * from meta.runs where status = 'published' order by finished_at desc limit 1) r on true"
+    )
+    as_of, finished, run_id = r[0]
+    return {"as_of": as_of, "published_at": finished, "run_id": run_id, "version": wh.version}
+
+
+def months(wh: Warehouse) -> list[date]:
+    return [r[0] for r in wh.rows("select distinct month from mart.ticket_cube_month order by month")]
+
+
+def grids(wh: Warehouse) -> pl.DataFrame:
+    return wh.frame("select grid_code, grid_name, community from mart.grid_profile order by grid_code")
+
+
+# ---------- 总览 ----------
+def population(wh: Warehouse, scope: Scope) -> dict:
+    w, p = scope.where(month=None)
+    r = wh.frame(
+        "select count(*) as grids, coalesce(sum(residents), 0) as residents, coalesce(sum(households), 0) as households, "
+        "coalesce(sum(buildings), 0) as buildings, coalesce(sum(elderly_alone), 0) as elderly_alone, "
+        "coalesce(sum(disabled), 0) as disabled, coalesce(sum(over_80), 0) as over_80, "
+        "coalesce(sum(over_60), 0) as over_60, coalesce(sum(party_members), 0) as party_members "
+        f"from mart.grid_profile where {w}",
+        p,
+    )
+    return r.row(0, named=True)
+
+
+def ticket_rollup(wh: Warehouse, scope: Scope, by: str | None = None, extra_where: str = "", extra_params: list | None = None) -> pl.DataFrame:
+    """Counts and §4 rates over the cube, for the scope, optionally by a column (month, grid_code, source, category…)."""
+    w, p = scope.where()
+    if extra_where:
+        w += f" and {extra_where}"
+        p += list(extra_params or [])
+    group = f"{by}, " if by else ""
+    tail = f" group by {by} order by {by}" if by else ""
+    return wh.frame(f"select {group}{rollup_columns()} from mart.ticket_cube_month where {w}{tail}", p)
+
+
+def ticket_kpis(wh: Warehouse, scope: Scope) -> dict:
+    return ticket_rollup(wh, scope).row(0, named=True)
+
+
+def volunteer_totals(wh: Warehouse, scope: Scope) -> dict:
+    w, p = scope.where(grid=None, community=None)
+    return wh.frame(
+        "select coalesce(sum(points_earned), 0) as points_earned, coalesce(sum(points_redeemed), 0) as points_redeemed, "
+        "coalesce(sum(records), 0) as records, coalesce(sum(hours), 0) as hours "
+        f"from mart.volunteer_monthly where {w}",
+        p,
+    ).row(0, named=True)
+
+
+def device_totals(wh: Warehouse, scope: Scope) -> dict:
+    w, p = scope.where(month=None, community=None)
+    return wh.frame(
+        "select count(*) as devices, sum(case when online then 1 else 0 end) as online, "
+        "coalesce(sum(alarms_30d), 0) as alarms_30d, coalesce(sum(effective_30d), 0) as effective_30d, "
+        "coalesce(sum(false_alarms_30d), 0) as false_alarms_30d, coalesce(sum(faults_30d), 0) as faults_30d "
+        f"from mart.device_status where {w}",
+        p,
+    ).row(0, named=True)
+
+
+def freshness(wh: Warehouse) -> pl.DataFrame:
+    """Per source: the latest run that loaded it, files, rows, quarantined, and failed quality checks of the live run."""
+    return wh.frame(
+        """
+        with last_run as (select run_id from meta.runs where status = 'published' order by finished_at desc limit 1),
+        files as (
+            select source, max(finished_at) as last_loaded_at,
+                   count(*) filter (where status = 'loaded') as files_loaded,
+                   sum(rows_in) as rows_in, sum(loaded) as rows_loaded, sum(quarantined) as rows_quarantined
+            from meta.load_runs where status = 'loaded' group by source
+        ),
+        checks as (
+            select split_part(suite, '__', 1) as suite_source,
+                   count(*) filter (where not success and severity = 'warning') as warnings_failed
+            from meta.quality_results where run_id = (select run_id from last_run) group by 1
+        )
+        select files.*, coalesce(sum(checks.warnings_failed), 0) as warnings_failed
+        from files left join checks on checks.suite_source = 'stg_' || files.source
+        group by all order by files.source
+        """
+    )
+
+
+# ---------- 诉求 ----------
+def grid_month_kpis(wh: Warehouse, scope: Scope) -> pl.DataFrame:
+    w, p = scope.where(community=None)
+    if scope.communities and not scope.pinned_grid:
+        w += f" and grid_code in (select grid_code from mart.grid_profile where community in ({', '.join('?' * len(scope.communities))}))"
+        p += list(scope.communities)
+    return wh.frame(f"select * from mart.kpi_grid_month where {w} order by month desc, grid_code", p)
+
+
+def area_month_kpis(wh: Warehouse, scope: Scope) -> pl.DataFrame:
+    """Street-level months (exact medians) when the scope is the whole street, else the cube roll-up by month."""
+    if scope.communities or scope.grids or scope.pinned_grid:
+        return ticket_rollup(wh, scope, by="month")
+    w, p = scope.where(grid=None, community=None)
+    return wh.frame(f"select * from mart.kpi_area_month where level = 'street' and {w} order by month", p)
+
+
+def sla_breaches(wh: Warehouse, scope: Scope, limit: int = 500) -> tuple[int, pl.DataFrame]:
+    w, p = scope.where()
+    cond = f"{w} and (not responded_on_time or (resolution_hours is not null and not resolved_on_time))"
+    n = wh.scalar(f"select count(*) from mart.ticket_facts where {cond}", p)
+    rows = wh.frame(
+        "select ticket_id, source, category, urgency, grid_code, handler_id, reported_at, resolved_at, "
+        "round(response_hours, 1) as response_hours, round(resolution_hours, 1) as resolution_hours, "
+        f"responded_on_time, resolved_on_time from mart.ticket_facts where {cond} "
+        "order by reported_at desc, ticket_id limit ?",
+        p + [limit],
+    )
+    return n, rows
+
+
+def repeat_hotspots(wh: Warehouse, scope: Scope, limit: int = 100) -> pl.DataFrame:
+    w, p = scope.where(month=None)
+    return wh.frame(
+        f"select * from mart.repeat_hotspots where {w} order by repeats desc, tickets desc, building_code, category limit ?",
+        p + [limit],
+    )
+
+
+def ticket_list(wh: Warehouse, scope: Scope, grid: str, month: date, limit: int = 1000) -> pl.DataFrame:
+    w, p = scope.where()
+    return wh.frame(
+        "select ticket_id, source, category, urgency, building_code, handler_id, reported_at, resolved_at, "
+        "round(response_hours, 2) as response_hours, round(resolution_hours, 2) as resolution_hours, "
+        "responded_on_time, resolved_on_time, satisfied, is_repeat "
+        f"from mart.ticket_facts where {w} and grid_code = ? and month = ? order by reported_at, ticket_id limit ?",
+        p + [grid, month, limit],
+    )
+
+
+# ---------- 人群标签 ----------
+def tag_list(wh: Warehouse, scope: Scope) -> pl.DataFrame:
+    w, p = scope.where(month=None)
+    return wh.frame(
+        "select tag, count(*) as persons from mart.person_tags t "
+        f"where t.person_key in (select person_key from mart.person_profile where {w}) group by tag order by persons desc, tag",
+        p,
+    )
+
+
+@dataclass(frozen=True)
+class TagFilter:
+    all_of: tuple[str, ...] = ()
+    any_of: tuple[str, ...] = ()
+    none_of: tuple[str, ...] = ()
+    age_min: int | None = None
+    age_max: int | None = None
+    residence_types: tuple[str, ...] = ()
+    extra: dict = field(default_factory=dict)
+
+    def describe(self) -> dict:
+        return {
+            "AND": list(self.all_of), "OR": list(self.any_of), "NOT": list(self.none_of),
+            "age": [self.age_min, self.age_max], "residence": list(self.residence_types),
+        }
+
+
+def _tag_where(scope: Scope, f: TagFilter) -> tuple[str, list]:
+    w, p = scope.where(month=None)
+    conds = [w]
+    if f.age_min is not None:
+        conds.append("age >= ?")
+        p.append(f.age_min)
+    if f.age_max is not None:
+        conds.append("age <= ?")
+        p.append(f.age_max)
+    if f.residence_types:
+        conds.append(f"residence_type in ({', '.join('?' * len(f.residence_types))})")
+        p += list(f.residence_types)
+    if f.all_of:
+        conds.append(
+            "person_key in (select person_key from mart.person_tags where tag in "
+            f"({', '.join('?' * len(f.all_of))}) group by person_key having count(distinct tag) = ?)"
+        )
+        p += [*f.all_of, len(set(f.all_of))]
+    if f.any_of:
+        conds.append(f"person_key in (select person_key from mart.person_tags where tag in ({', '.join('?' * len(f.any_of))}))")
+        p += list(f.any_of)
+    if f.none_of:
+        conds.append(
+            f"person_key not in (select person_key from mart.person_tags where tag in ({', '.join('?' * len(f.none_of))}))"
+        )
+        p += list(f.none_of)
+    return " and ".join(conds), p
+
+
+def tag_filter_count(wh: Warehouse, scope: Scope, f: TagFilter) -> int:
+    w, p = _tag_where(scope, f)
+    return wh.scalar(f"select count(*) from mart.person_profile where {w}", p)
+
+
+def tag_filter_by_grid(wh: Warehouse, scope: Scope, f: TagFilter) -> pl.DataFrame:
+    w, p = _tag_where(scope, f)
+    return wh.frame(
+        f"select grid_code, count(*) as persons from mart.person_profile where {w} group by grid_code order by grid_code", p
+    )
+
+
+def tag_filter_list(wh: Warehouse, scope: Scope, f: TagFilter, limit: int = 100, offset: int = 0, unmasked: set[str] = frozenset()) -> pl.DataFrame:
+    """Masked person list; ``unmasked`` fields (name, phone) come from the full registry for roles that need them."""
+    w, p = _tag_where(scope, f)
+    name = "persons.name" if "name" in unmasked else "profile.name_masked"
+    phone = "persons.phone" if "phone" in unmasked else "profile.phone_masked"
+    join = " left join staging.stg_registry__persons as persons on persons.person_key = profile.person_key" if unmasked else ""
+    return wh.frame(
+        f"select {name} as name, profile.id_number_masked as id_number, {phone} as phone, profile.gender, profile.age, "
+        "profile.household_id, profile.building_code, profile.grid_code, profile.residence_type, "
+        "(select string_agg(tag, '、' order by tag) from mart.person_tags t where t.person_key = profile.person_key) as tags "
+        f"from (select * from mart.person_profile where {w}) as profile{join} "
+        "order by profile.grid_code, profile.household_id, profile.person_key limit ? offset ?",
+        p + [limit, offset],
+    )
+
+
+# ---------- 烦恼指数图 ----------
+def grid_map(wh: Warehouse, scope: Scope) -> pl.DataFrame:
+    w, p = scope.where(month=None)
+    return wh.frame(
+        "select g.grid_code, g.grid_name, g.community, g.boundary, g.lon, g.lat, g.residents, g.grid_leader_id, "
+        "a.tickets, a.weighted_tickets, a.index, workers.name as grid_leader_name "
+        "from mart.grid_profile g "
+        "left join mart.annoyance_index a on a.level = 'grid' and a.key = g.grid_code "
+        "left join staging.stg_registry__workers workers on workers.worker_id = g.grid_leader_id "
+        f"where {w.replace('grid_code', 'g.grid_code').replace('community', 'g.community')} order by g.grid_code",
+        p,
+    )
+
+
+def building_map(wh: Warehouse, scope: Scope) -> pl.DataFrame:
+    w, p = scope.where(month=None)
+    return wh.frame(
+        "select b.building_code, b.address, b.grid_code, b.lon, b.lat, b.residents, "
+        "coalesce(a.tickets, 0) as tickets, a.index "
+        "from mart.building_profile b left join mart.annoyance_index a on a.level = 'building' and a.key = b.building_code "
+        f"where b.lon is not null and {w.replace('grid_code', 'b.grid_code').replace('community', 'b.community')}",
+        p,
+    )
+
+
+# ---------- 志愿积分 ----------
+def volunteer_months(wh: Warehouse, scope: Scope) -> pl.DataFrame:
+    w, p = scope.where(grid=None, community=None)
+    return wh.frame(f"select * from mart.volunteer_monthly where {w} order by month", p)
+
+
+def volunteer_top(wh: Warehouse, scope: Scope, limit: int = 20) -> pl.DataFrame:
+    w, p = scope.where(month=None)
+    inscope = "" if w == "true" else f" where b.person_key in (select person_key from mart.person_profile where {w})"
+    return wh.frame(
+        "select coalesce(pp.name_masked, '（非辖区）') as name, pp.grid_code, b.earned, b.redeemed, b.balance, "
+        "round(b.hours, 1) as hours from mart.volunteer_balance b "
+        f"left join mart.person_profile pp on pp.person_key = b.person_key{inscope} "
+        "order by b.earned desc, b.hours desc, b.person_key limit ?",
+        p + [limit],
+    )
+
+
+def volunteer_summary(wh: Warehouse, scope: Scope) -> dict:
+    level, key = "street", None
+    if scope.pinned_grid or len(scope.grids) == 1:
+        level, key = "grid", scope.pinned_grid or scope.grids[0]
+    elif len(scope.communities) == 1:
+        level, key = "community", scope.communities[0]
+    part = wh.frame(
+        "select sum(adults) as adults, sum(participants) as participants, "
+        "sum(participants) / nullif(sum(adults), 0) as participation_rate "
+        "from mart.volunteer_participation where level = ?" + (" and key = ?" if key else ""),
+        [level] + ([key] if key else []),
+    ).row(0, named=True)
+    bal = wh.frame(
+        "select count(*) as volunteers, sum(case when in_registry then 1 else 0 end) as in_registry, "
+        "coalesce(sum(balance), 0) as balance, coalesce(sum(overdrawn_redemptions), 0) as overdrawn "
+        "from mart.volunteer_balance"
+    ).row(0, named=True)
+    return {**part, **bal, "level": level}
+
+
+def volunteer_types(wh: Warehouse) -> pl.DataFrame:
+    return wh.frame("select * from mart.volunteer_activity_types order by records desc, activity_type")
+
+
+def overdrawn(wh: Warehouse, limit: int = 200) -> pl.DataFrame:
+    return wh.frame(
+        "select coalesce(pp.name_masked, '（非辖区）') as name, b.earned, b.redeemed, b.balance, b.overdrawn_redemptions "
+        "from mart.volunteer_balance b left join mart.person_profile pp on pp.person_key = b.person_key "
+        "where b.overdrawn_redemptions > 0 order by b.overdrawn_redemptions desc, b.person_key limit ?",
+        [limit],
+    )
+
+
+# ---------- 物联感知 ----------
+def alarms_daily(wh: Warehouse, scope: Scope) -> pl.DataFrame:
+    w, p = scope.where(month="cast(date_trunc('month', day) as date)", community=None)
+    return wh.frame(
+        "select day, device_type, sum(alarms) as alarms, sum(effective) as effective, sum(false_alarms) as false_alarms, "
+        f"sum(faults) as faults from mart.sensor_alarm_daily where {w} group by day, device_type order by day, device_type",
+        p,
+    )
+
+
+def alarms_by_grid(wh: Warehouse, scope: Scope) -> pl.DataFrame:
+    w, p = scope.where(month="cast(date_trunc('month', day) as date)", community=None)
+    return wh.frame(
+        "select grid_code, device_type, sum(alarms) as alarms, sum(effective) as effective, "
+        f"sum(false_alarms) as false_alarms, sum(faults) as faults from mart.sensor_alarm_daily where {w} "
+        "group by grid_code, device_type order by alarms desc, grid_code, device_type",
+        p,
+    )
+
+
+def devices_by_type(wh: Warehouse, scope: Scope) -> pl.DataFrame:
+    w, p = scope.where(month=None, community=None)
+    return wh.frame(
+        "select device_type, count(*) as devices, sum(case when online then 1 else 0 end) as online, "
+        "sum(alarms_30d) as alarms_30d, sum(faults_30d) as faults_30d "
+        f"from mart.device_status where {w} group by device_type order by device_type",
+        p,
+    )
+
+
+def whistle_response(wh: Warehouse, scope: Scope) -> pl.DataFrame:
+    """数字吹哨: tickets raised by sensors, their response by month (same metric definitions)."""
+    return ticket_rollup(wh, scope, by="month", extra_where="source = ?", extra_params=["数字吹哨"])
+
+
+def care_alerts(wh: Warehouse, scope: Scope, unmasked: set[str] = frozenset()) -> pl.DataFrame:
+    w, p = scope.where(month=None)
+    name = "persons.name" if "name" in unmasked else "pp.name_masked"
+    phone = "persons.phone" if "phone" in unmasked else "pp.phone_masked"
+    return wh.frame(
+        f"select c.household_id, c.device_id, c.since, round(c.hours_without_usage, 1) as hours_without_usage, "
+        f"pp.building_code, pp.grid_code, {name} as name, {phone} as phone, pp.age "
+        "from mart.care_alerts c "
+        "join mart.person_profile pp on pp.household_id = c.household_id "
+        "join (select distinct person_key from mart.person_tags where tag = '独居老人') t on t.person_key = pp.person_key "
+        "left join staging.stg_registry__persons persons on persons.person_key = pp.person_key "
+        f"where {w.replace('grid_code', 'pp.grid_code').replace('community', 'pp.community')} "
+        "order by c.hours_without_usage desc, c.device_id",
+        p,
+    )
+
+
+RATE_KEYS = tuple(RATES_FROM_COUNTS)

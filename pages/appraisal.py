@@ -1,0 +1,119 @@
+"""网格考核: the quarter's leaderboard with every score decomposed, a worker's drill-down (tickets,
+patrol sessions on a map, visits), freezing and the Excel export for reviewers."""
+
+import pandas as pd
+import plotly.express as px
+import polars as pl
+import pydeck as pdk
+import streamlit as st
+
+from cockpit import ui
+from warehouse.appraisal import AppraisalError, export_xlsx, freeze, frozen_quarters, load_quarter, ranking_frame
+from warehouse.metrics import APPRAISAL_INDICATORS, SCORE_FORMULA
+
+user = ui.require("appraisal")
+w = ui.wh()
+root = ui.settings().warehouse
+st.title("网格考核")
+
+quarters = sorted(
+    {r[0] for r in w.rows("select distinct quarter from mart.appraisal_quarter")} | set(frozen_quarters(root)), reverse=True
+)
+if not quarters:
+    st.info("暂无考核数据。")
+    st.stop()
+quarter = st.selectbox("季度", quarters, key="appraisal_quarter")
+try:
+    qd = load_quarter(root, quarter, con=w.connection().cursor())
+except AppraisalError as e:
+    st.warning(str(e))
+    st.stop()
+
+rows = qd.rows
+if user.role == "grid_worker":  # a grid worker sees their own appraisal only
+    rows = rows.filter(pl.col("worker_id") == user.username) if user.username in rows["worker_id"] else rows.filter(
+        pl.col("grid_code") == user.grid_code
+    )
+state = f"🔒 已冻结（{qd.frozen_at}，{qd.frozen_by}）" if qd.frozen else "未冻结：后续数据更新会改变结果"
+st.markdown(f"<div class='cockpit-banner'>{quarter} · 数据截止 {qd.as_of} · {rows.height} 人 · {state}</div>", unsafe_allow_html=True)
+st.caption(SCORE_FORMULA)
+
+view = ranking_frame(type(qd)(qd.quarter, rows, qd.as_of, qd.frozen, qd.frozen_at, qd.frozen_by, qd.weights))
+st.dataframe(view, hide_index=True, height=380)
+
+if user.role in ("reviewer", "admin"):
+    c1, c2, _ = st.columns([1, 1, 4])
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = export_xlsx(qd, Path(tmp) / f"appraisal_{quarter}.xlsx")
+        data = path.read_bytes()
+    c1.download_button("导出考核 Excel", data, f"网格考核_{quarter}.xlsx", key="appraisal_xlsx",
+                       on_click=ui.audit, args=("export_appraisal", "appraisal", {"quarter": quarter}, rows.height))
+    if not qd.frozen and c2.button("冻结本季度", type="primary", key="freeze"):
+        freeze(root, quarter, by=user.username)
+        ui.audit("freeze_appraisal", "appraisal", {"quarter": quarter}, rows.height)
+        st.rerun()
+
+st.subheader("得分构成")
+weights = qd.weights or {}
+parts = rows.select(
+    "worker_id", *[(pl.col(f"{i.key}_score") * weights.get(i.key, 0) / max(sum(weights.values()), 1e-9)).alias(i.label) for i in APPRAISAL_INDICATORS]
+).unpivot(index="worker_id", variable_name="指标", value_name="加权得分")
+fig = px.bar(parts.to_pandas(), x="worker_id", y="加权得分", color="指标", title="每人总分 = 各指标加权得分之和",
+             labels={"worker_id": "人员编号"})
+st.plotly_chart(ui.style(fig, 380))
+
+st.subheader("个人下钻")
+options = rows["worker_id"].to_list()
+names = dict(zip(rows["worker_id"], rows["worker_name"], strict=True))
+worker = st.selectbox("网格员", options, format_func=lambda x: f"{x} {names.get(x) or ''}", key="drill_worker")
+one = rows.filter(pl.col("worker_id") == worker).row(0, named=True)
+cols = st.columns(len(APPRAISAL_INDICATORS))
+for col, i in zip(cols, APPRAISAL_INDICATORS, strict=True):
+    v = one[i.key]
+    shown = "—" if v is None else (f"{v * 100:.1f}%" if i.unit == "rate" else f"{v:,.1f}" if isinstance(v, float) else f"{v:,}")
+    col.metric(i.label, shown, f"得分 {one[f'{i.key}_score']:.1f}", delta_color="off", help=i.description)
+
+year, qn = int(quarter[:4]), int(quarter[-1])
+start = pd.Timestamp(year=year, month=qn * 3 - 2, day=1)
+end = start + pd.DateOffset(months=3)
+t1, t2, t3 = st.tabs(["办结工单", "巡查轨迹", "入户走访"])
+with t1:
+    tickets = w.frame(
+        "select ticket_id, category, urgency, grid_code, reported_at, resolved_at, round(response_hours, 1) as response_hours, "
+        "round(resolution_hours, 1) as resolution_hours, resolved_on_time, satisfied from mart.ticket_facts "
+        "where handler_id = ? and resolved_at >= ? and resolved_at < ? order by resolved_at",
+        [worker, start.to_pydatetime(), end.to_pydatetime()],
+    )
+    ui.table(tickets, f"办结工单_{worker}", "appraisal", height=300)
+with t2:
+    sessions = w.frame(
+        "select session_id, started_at, ended_at, points, kept_points, round(km, 2) as km, round(hours, 2) as hours "
+        "from mart.patrol_sessions where worker_id = ? and quarter = ? order by started_at",
+        [worker, quarter],
+    )
+    ui.table(sessions, f"巡查段_{worker}", "appraisal", height=240)
+    if sessions.height:
+        pick = st.selectbox("在地图上显示巡查段", sessions["session_id"].to_list()[::-1], key="session_pick")
+        pts = w.frame("select lon, lat from mart.patrol_points where worker_id = ? and session_id = ? order by ts", [worker, pick])
+        path = [{"path": pts.select("lon", "lat").rows(), "name": pick}]
+        grid = w.frame("select boundary from mart.grid_profile where grid_code = ?", [one["grid_code"]])
+        layers = [pdk.Layer("PathLayer", path, get_path="path", get_color=[34, 211, 238], width_min_pixels=3)]
+        if grid.height and grid["boundary"][0]:
+            from shapely import wkt
+
+            poly = wkt.loads(grid["boundary"][0])
+            rings = [list(g.exterior.coords) for g in getattr(poly, "geoms", [poly])]
+            layers.insert(0, pdk.Layer("PolygonLayer", [{"polygon": r} for r in rings], get_polygon="polygon",
+                                       get_fill_color=[30, 64, 110, 80], get_line_color=[150, 180, 220], line_width_min_pixels=1))
+        view_state = pdk.ViewState(longitude=float(pts["lon"].mean()), latitude=float(pts["lat"].mean()), zoom=15)
+        st.pydeck_chart(pdk.Deck(layers=layers, initial_view_state=view_state, map_style=None), height=380)
+with t3:
+    visits = w.frame(
+        "select household_id, visited_at, note from staging.stg_patrols__visits where worker_id = ? "
+        "and visited_at >= ? and visited_at < ? order by visited_at",
+        [worker, start.to_pydatetime(), end.to_pydatetime()],
+    )
+    ui.table(visits, f"入户走访_{worker}", "appraisal", height=300)

@@ -1,0 +1,99 @@
+"""Drive the running cockpit in headless Chromium: log in, open every page through the sidebar,
+screenshot it, and report any error or exception element (used by tests/test_browser.py and by hand:
+``uv run python tests/browser.py URL USER PASSWORD OUTDIR``)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+CHROMIUM_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1600,1000",
+    "--lang=zh-CN",
+)
+
+ERROR_SELECTORS = ('[data-testid="stException"]', '[data-testid="stAlertContentError"]')
+
+
+def driver() -> webdriver.Chrome:
+    opts = webdriver.ChromeOptions()
+    for f in CHROMIUM_FLAGS:
+        opts.add_argument(f)
+    opts.binary_location = "/usr/bin/chromium"
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+
+
+def idle(d, timeout: float = 60) -> None:
+    """Wait until the script has finished running (and the page has settled)."""
+    end = time.time() + timeout
+    time.sleep(0.3)
+    while time.time() < end:
+        states = [e.get_attribute("data-test-script-state") for e in d.find_elements(By.CSS_SELECTOR, '[data-testid="stApp"]')]
+        if states and all(s == "notRunning" for s in states) and not d.find_elements(By.CSS_SELECTOR, '[data-testid="stSkeleton"]'):
+            return
+        time.sleep(0.2)
+    raise TimeoutException("the app kept running")
+
+
+def login(d, url: str, username: str, password: str) -> float:
+    t0 = time.time()
+    d.get(url)
+    WebDriverWait(d, 60).until(lambda x: x.find_elements(By.CSS_SELECTOR, 'input[type="password"]'))
+    first_paint = time.time() - t0
+    d.find_element(By.CSS_SELECTOR, 'input[aria-label="用户名"]').send_keys(username)
+    d.find_element(By.CSS_SELECTOR, 'input[type="password"]').send_keys(password)
+    d.find_element(By.XPATH, '//button[.//p[text()="登录"]]').click()
+    WebDriverWait(d, 60).until(lambda x: x.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebarNav"]'))
+    idle(d)
+    return first_paint
+
+
+def visit_all(url: str, username: str, password: str, outdir: Path) -> tuple[list[str], dict[str, float]]:
+    """Open every page the user's sidebar lists; return (problems, seconds to settle per page)."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    problems: list[str] = []
+    timings: dict[str, float] = {}
+    d = driver()
+    try:
+        timings["login_form"] = login(d, url, username, password)
+        links = d.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebarNavLink"]')
+        # a link's text is its icon's ligature name, then the title
+        targets = [(a.get_attribute("href"), a.text.strip().splitlines()[-1].strip()) for a in links]
+        if not targets:
+            problems.append(f"{username}: no pages in the sidebar")
+        for href, title in targets:
+            t0 = time.time()
+            d.find_element(By.CSS_SELECTOR, f'[data-testid="stSidebarNavLink"][href="{href}"]').click()
+            WebDriverWait(d, 60).until(lambda x, t=title: any(h.text.strip() == t for h in x.find_elements(By.TAG_NAME, "h1")))
+            idle(d)
+            timings[title] = time.time() - t0
+            time.sleep(1.0)  # let charts and maps draw before the screenshot
+            slug = href.rstrip("/").rsplit("/", 1)[-1] or "home"
+            d.save_screenshot(str(outdir / f"{username}_{slug}.png"))
+            for sel in ERROR_SELECTORS:
+                for e in d.find_elements(By.CSS_SELECTOR, sel):
+                    problems.append(f"{username} {title}: {sel}: {e.text[:300]}")
+    finally:
+        d.quit()
+    return problems, timings
+
+
+if __name__ == "__main__":
+    probs, times = visit_all(sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4]))
+    print(times)
+    print("\n".join(probs) or "no problems")
+    sys.exit(1 if probs else 0)
