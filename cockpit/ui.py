@@ -48,6 +48,8 @@ COLUMN_LABELS = {
     "ts": "时间", "username": "用户", "role": "角色", "action": "操作", "page": "页面", "filter": "筛选条件",
     "rows": "行数", "detail": "详情", "last_loaded_at": "最近加载", "files_loaded": "文件数",
     "rows_loaded": "加载行数", "rows_quarantined": "隔离行数", "warnings_failed": "未通过的警告",
+    "entity": "实体", "balanced": "对账平", "warnings": "警告", "note": "事项", "visited_at": "走访时间",
+    "address": "地址", "lon": "经度", "lat": "纬度", "installed_at": "安装时间", "last_event_at": "最近事件",
     "run_id": "运行编号", "as_of": "数据截止日", "finished_at": "完成时间", "version": "版本",
 }
 

@@ -8,7 +8,14 @@ import pydeck as pdk
 import streamlit as st
 
 from cockpit import ui
-from warehouse.appraisal import AppraisalError, export_xlsx, freeze, frozen_quarters, load_quarter, ranking_frame
+from warehouse.appraisal import (
+    AppraisalError,
+    export_xlsx,
+    freeze,
+    frozen_quarters,
+    load_quarter,
+    ranking_frame,
+)
 from warehouse.metrics import APPRAISAL_INDICATORS, SCORE_FORMULA
 
 user = ui.require("appraisal")
@@ -34,6 +41,16 @@ if user.role == "grid_worker":  # a grid worker sees their own appraisal only
     rows = rows.filter(pl.col("worker_id") == user.username) if user.username in rows["worker_id"] else rows.filter(
         pl.col("grid_code") == user.grid_code
     )
+else:  # the sidebar's community / grid filters narrow the leaderboard (ranks stay the cohort's)
+    s = ui.scope()
+    if s.grids:
+        rows = rows.filter(pl.col("grid_code").is_in(list(s.grids)))
+    elif s.communities:
+        in_c = w.frame("select grid_code from mart.grid_profile where community in (select unnest(?))", [list(s.communities)])
+        rows = rows.filter(pl.col("grid_code").is_in(in_c["grid_code"].to_list()))
+if rows.is_empty():
+    st.info("所选范围内没有考核对象。")
+    st.stop()
 state = f"🔒 已冻结（{qd.frozen_at}，{qd.frozen_by}）" if qd.frozen else "未冻结：后续数据更新会改变结果"
 st.markdown(f"<div class='cockpit-banner'>{quarter} · 数据截止 {qd.as_of} · {rows.height} 人 · {state}</div>", unsafe_allow_html=True)
 st.caption(SCORE_FORMULA)

@@ -14,7 +14,7 @@ w = ui.wh()
 st.title("数据质量")
 
 runs = w.frame("select run_id, as_of, started_at, finished_at, status, version from meta.runs order by started_at desc")
-ui.table(runs, "运行记录", "quality", height=200)
+ui.table(runs, "运行记录", "quality", height=min(38 + 35 * runs.height, 240))
 if not runs.height:
     st.stop()
 run = st.selectbox("运行", runs["run_id"].to_list(), key="quality_run")

@@ -82,7 +82,8 @@ def visit_all(url: str, username: str, password: str, outdir: Path) -> tuple[lis
             idle(d)
             timings[title] = time.time() - t0
             time.sleep(1.0)  # let charts and maps draw before the screenshot
-            slug = href.rstrip("/").rsplit("/", 1)[-1] or "home"
+            path = href.split("//", 1)[-1].split("/", 1)[-1].strip("/")
+            slug = path or "overview"  # the default page lives at the root
             d.save_screenshot(str(outdir / f"{username}_{slug}.png"))
             for sel in ERROR_SELECTORS:
                 for e in d.find_elements(By.CSS_SELECTOR, sel):

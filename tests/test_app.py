@@ -1,0 +1,202 @@
+"""The cockpit run for real with Streamlit's AppTest: every page for every role, login, scoping,
+masking, refusal, audit, idle expiry, and a new publish picked up without a restart."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cockpit import auth, store
+from cockpit.auth import PAGE_ROLES, ROLES, User
+from pipelines.settings import get_settings
+from warehouse.publish import connect_current
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PAGES = {
+    "overview": ("pages/overview.py", "总览"),
+    "complaints": ("pages/complaints.py", "诉求"),
+    "appraisal": ("pages/appraisal.py", "网格考核"),
+    "people": ("pages/people.py", "人群标签"),
+    "map": ("pages/annoyance_map.py", "烦恼指数图"),
+    "volunteers": ("pages/volunteers.py", "志愿积分"),
+    "sensors": ("pages/sensors.py", "物联感知"),
+    "quality": ("pages/quality.py", "数据质量"),
+    "audit": ("pages/audit.py", "审计日志"),
+}
+GRID = "G001"
+
+
+@pytest.fixture(scope="module")
+def env(demo_run, tmp_path_factory):
+    settings, _, _ = demo_run
+    state = tmp_path_factory.mktemp("state")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("COCKPIT_WAREHOUSE", str(settings.warehouse))
+    mp.setenv("COCKPIT_STATE_DIR", str(state))
+    get_settings.cache_clear()
+    from cockpit import ui
+
+    ui.settings.clear()
+    with connect_current(settings.warehouse) as con:
+        worker = con.execute(
+            "select worker_id from staging.stg_registry__workers where post = '网格长' and grid_code = ? order by worker_id limit 1",
+            [GRID],
+        ).fetchall()[0][0]
+        ids = {r[0] for r in con.execute("select id_number from staging.stg_registry__persons").fetchall()}
+        phones = {r[0] for r in con.execute("select phone from staging.stg_registry__persons where phone is not null").fetchall()}
+    auth.add_user(state, "leader1", "correct horse battery", "leader")
+    yield {"warehouse": settings.warehouse, "state": state, "worker": worker, "ids": ids, "phones": phones}
+    mp.undo()
+    get_settings.cache_clear()
+    ui.settings.clear()
+
+
+def user_for(role: str, env) -> User:
+    if role == "grid_worker":
+        return User(env["worker"], role, GRID, "网格长")
+    return User(f"{role}1", role, None, ROLES[role])
+
+
+def app_as(user: User | None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    if user is not None:
+        at.session_state["user"] = user
+        at.session_state["last_seen"] = time.time()
+    return at
+
+
+def frames(at) -> list:
+    return [d.value for d in at.dataframe]
+
+
+def all_text(at) -> str:
+    parts = [str(x.value) for x in (*at.markdown, *at.caption, *at.metric, *at.title, *at.subheader)]
+    for df in frames(at):
+        parts.append(df.to_csv(index=False))
+    return "\n".join(parts)
+
+
+def test_login_form_wrong_then_right_password(env):
+    at = app_as(None)
+    at.run()
+    assert not at.exception
+    assert [t.label for t in at.text_input] == ["用户名", "密码"]
+    at.text_input(key="login_username").input("leader1")
+    at.text_input(key="login_password").input("wrong password!")
+    at.button[0].click().run()
+    assert any("用户名或密码错误" in e.value for e in at.error)
+    assert "user" not in at.session_state
+    at.text_input(key="login_username").input("leader1")
+    at.text_input(key="login_password").input("correct horse battery")
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.session_state["user"].role == "leader"
+    assert [t.value for t in at.title] == ["总览"]
+    actions = [a["action"] for a in store.read_audit(env["state"], username="leader1")]
+    assert "login_failed" in actions and "login" in actions
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_every_page_for_every_role(env, role):
+    at = app_as(user_for(role, env))
+    at.run()
+    assert not at.exception, at.exception
+    for key, (path, title) in PAGES.items():
+        at.switch_page(path).run()
+        assert not at.exception, (role, key, [e.value for e in at.exception])
+        if role in PAGE_ROLES[key]:
+            assert [t.value for t in at.title] == [title], (role, key)
+            assert not at.error, (role, key, [e.value for e in at.error])
+        else:
+            assert any("无权访问" in e.value for e in at.error), (role, key)
+            assert not at.dataframe, (role, key)  # refused before any data is read
+
+
+def test_grid_worker_sees_only_their_grid(env):
+    at = app_as(user_for("grid_worker", env))
+    at.run()
+    seen = 0
+    for key in ("complaints", "people", "sensors", "map", "overview"):
+        at.switch_page(PAGES[key][0]).run()
+        for df in frames(at):
+            for col in ("网格编码", "grid_code"):
+                if col in df.columns and len(df):
+                    assert set(df[col].dropna()) <= {GRID}, (key, set(df[col]))
+                    seen += 1
+    assert seen >= 4
+    at.switch_page(PAGES["appraisal"][0]).run()
+    ranking = frames(at)[0]
+    assert list(ranking["人员编号"]) == [env["worker"]]
+
+
+def test_no_raw_id_number_or_phone_on_any_leader_or_analyst_page(env):
+    for role in ("leader", "analyst"):
+        at = app_as(user_for(role, env))
+        at.run()
+        for key in PAGES:
+            if role not in PAGE_ROLES[key]:
+                continue
+            at.switch_page(PAGES[key][0]).run()
+            text = all_text(at)
+            found_ids = set(re.findall(r"\d{17}[\dXx]", text)) & env["ids"]
+            found_phones = set(re.findall(r"1[3-9]\d{9}", text)) & env["phones"]
+            assert not found_ids and not found_phones, (role, key)
+
+
+def test_people_list_masked_for_analyst_and_audited(env):
+    at = app_as(user_for("analyst", env))
+    at.run()
+    at.switch_page(PAGES["people"][0]).run()
+    at.multiselect(key="tag_and").select("60岁以上").run()
+    assert not at.exception
+    people = [df for df in frames(at) if "身份证号" in df.columns][0]
+    assert len(people) > 0
+    assert people["身份证号"].str.fullmatch(r"\d{6}\*{8}[\dX]{4}").all()
+    assert people["姓名"].str.contains(r"\*").all()
+    count = [m.value for m in at.metric if m.label == "符合条件人数"][0]
+    views = [a for a in store.read_audit(env["state"], username="analyst1") if a["action"] == "view" and a["page"] == "people"]
+    assert views and '"60岁以上"' in views[0]["filter"] and str(views[0]["rows"]) == count.replace(",", "")
+
+
+def test_grid_worker_sees_names_and_phones_of_own_grid_but_masked_ids(env):
+    at = app_as(user_for("grid_worker", env))
+    at.run()
+    at.switch_page(PAGES["people"][0]).run()
+    people = [df for df in frames(at) if "身份证号" in df.columns][0]
+    assert len(people) > 0 and set(people["网格编码"]) == {GRID}
+    assert not people["姓名"].str.contains(r"\*").any()
+    assert people["身份证号"].str.contains(r"\*{8}").all()
+
+
+def test_idle_session_expires(env):
+    at = app_as(user_for("leader", env))
+    at.session_state["last_seen"] = time.time() - get_settings().session_idle_minutes * 60 - 5
+    at.run()
+    assert "user" not in at.session_state
+    assert any("过期" in w.value for w in at.warning)
+    assert [t.label for t in at.text_input] == ["用户名", "密码"]
+
+
+def test_a_new_publish_is_picked_up_without_restart(env, tmp_path):
+    from cockpit.data import Warehouse
+    from warehouse.publish import ANALYTICS_FILE, current_paths, new_version, publish
+
+    root = tmp_path / "wh"
+    shutil.copytree(env["warehouse"], root, symlinks=True)
+    w = Warehouse(root)
+    before = w.version
+    n = w.scalar("select count(*) from mart.ticket_facts")
+    v = new_version(root)
+    shutil.copyfile(current_paths(root)[1], v / ANALYTICS_FILE)
+    import duckdb
+
+    with duckdb.connect(str(v / "warehouse.duckdb")) as con:
+        con.execute("delete from mart.ticket_facts where rowid < 5")
+    publish(root, v)
+    assert w.version != before
+    assert w.scalar("select count(*) from mart.ticket_facts") == n - 5
