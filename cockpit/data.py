@@ -22,8 +22,9 @@ class NotPublished(RuntimeError):
 
 
 class Warehouse:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, analytics: bool = False):
         self.root = Path(root)
+        self.analytics = analytics  # the analytics file (schema browser of 自助查询) instead of the full one
         self._lock = threading.Lock()
         self._path: Path | None = None
         self._con: duckdb.DuckDBPyConnection | None = None
@@ -34,11 +35,12 @@ class Warehouse:
         if paths is None:
             raise NotPublished(f"{self.root}: 尚无已发布的数据 (nothing published yet) — run `cockpit demo` or `cockpit ingest`")
         with self._lock:
-            if paths[0] != self._path:
-                con = duckdb.connect(str(paths[0]), read_only=True)
+            path = paths[1] if self.analytics else paths[0]
+            if path != self._path:
+                con = duckdb.connect(str(path), read_only=True)
                 if self._previous is not None:
                     self._previous.close()
-                self._previous, self._con, self._path = self._con, con, paths[0]
+                self._previous, self._con, self._path = self._con, con, path
             return self._con
 
     @property
@@ -77,14 +79,14 @@ def _plain(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(fix) if fix else df
 
 
-_instances: dict[Path, Warehouse] = {}
+_instances: dict[tuple[Path, bool], Warehouse] = {}
 _instances_lock = threading.Lock()
 
 
-def warehouse(root: Path) -> Warehouse:
-    """The process-wide Warehouse for ``root``."""
-    root = Path(root).resolve()
+def warehouse(root: Path, analytics: bool = False) -> Warehouse:
+    """The process-wide Warehouse for ``root`` (its full file, or its analytics file)."""
+    key = (Path(root).resolve(), analytics)
     with _instances_lock:
-        if root not in _instances:
-            _instances[root] = Warehouse(root)
-        return _instances[root]
+        if key not in _instances:
+            _instances[key] = Warehouse(key[0], analytics)
+        return _instances[key]

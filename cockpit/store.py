@@ -112,3 +112,49 @@ def read_audit(state_dir: Path, limit: int = 1000, username: str | None = None) 
         sql += " order by id desc limit ?"
         args.append(limit)
         return [dict(r) for r in con.execute(sql, args).fetchall()]
+
+
+def add_history(state_dir: Path, username: str, sql: str, outcome: str, rows: int | None, seconds: float, message: str = "") -> None:
+    with closing(connect(state_dir)) as con:
+        con.execute(
+            "insert into query_history (username, ts, sql, outcome, rows, seconds, message) values (?, ?, ?, ?, ?, ?, ?)",
+            [username, now(), sql, outcome, rows, seconds, message[:500]],
+        )
+
+
+def history(state_dir: Path, username: str, limit: int = 50) -> list[dict]:
+    with closing(connect(state_dir)) as con:
+        con.row_factory = sqlite3.Row
+        return [
+            dict(r)
+            for r in con.execute(
+                "select ts, sql, outcome, rows, round(seconds, 2) as seconds from query_history "
+                "where username = ? order by id desc limit ?",
+                [username, limit],
+            )
+        ]
+
+
+def save_query(state_dir: Path, username: str, name: str, sql: str) -> None:
+    with closing(connect(state_dir)) as con:
+        con.execute(
+            "insert into saved_queries (username, name, sql, saved_at) values (?, ?, ?, ?) "
+            "on conflict (username, name) do update set sql = excluded.sql, saved_at = excluded.saved_at",
+            [username, name, sql, now()],
+        )
+
+
+def saved_queries(state_dir: Path, username: str) -> list[dict]:
+    with closing(connect(state_dir)) as con:
+        con.row_factory = sqlite3.Row
+        return [
+            dict(r)
+            for r in con.execute(
+                "select name, sql, saved_at from saved_queries where username = ? order by name", [username]
+            )
+        ]
+
+
+def delete_query(state_dir: Path, username: str, name: str) -> None:
+    with closing(connect(state_dir)) as con:
+        con.execute("delete from saved_queries where username = ? and name = ?", [username, name])

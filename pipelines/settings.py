@@ -96,6 +96,17 @@ class Settings(BaseSettings):
         "URL with {z}/{x}/{y}); unset: grid polygons are the base layer and no network is needed.",
     )
 
+    sql_timeout_seconds: float = Field(
+        30.0, description="自助查询: a query is interrupted after this many seconds; its worker is killed if it does not stop."
+    )
+    sql_memory_limit: str = Field("1GB", description="自助查询: DuckDB memory_limit of the query worker.")
+    sql_threads: int = Field(1, description="自助查询: DuckDB threads of the query worker.")
+    sql_max_rows_shown: int = Field(10_000, description="自助查询: rows shown in the results grid.")
+    sql_max_rows_export: int = Field(100_000, description="自助查询: rows a result can be exported with.")
+    sql_count_cap: int = Field(
+        10_000_000, description="自助查询: rows counted for the stated row count (beyond it: “more than N”)."
+    )
+
     @field_validator("appraisal_weights")
     @classmethod
     def _known_indicators(cls, v: dict[str, float]) -> dict[str, float]:

@@ -9,7 +9,11 @@ import time
 from pathlib import Path
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    TimeoutException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -26,6 +30,7 @@ CHROMIUM_FLAGS = (
     "--lang=zh-CN",
 )
 
+FLAKY = (StaleElementReferenceException, NoSuchElementException)
 ERROR_SELECTORS = ('[data-testid="stException"]', '[data-testid="stAlertContentError"]')
 
 
@@ -57,8 +62,8 @@ def login(d, url: str, username: str, password: str) -> float:
     d.find_element(By.CSS_SELECTOR, 'input[aria-label="用户名"]').send_keys(username)
     d.find_element(By.CSS_SELECTOR, 'input[type="password"]').send_keys(password)
     d.find_element(By.XPATH, '//button[.//p[text()="登录"]]').click()
-    WebDriverWait(d, 60).until(lambda x: x.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebarNav"]'))
-    idle(d)
+    WebDriverWait(d, 180).until(lambda x: x.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebarNav"]'))
+    idle(d, 180)
     return first_paint
 
 
@@ -76,14 +81,21 @@ def visit_all(url: str, username: str, password: str, outdir: Path) -> tuple[lis
         if not targets:
             problems.append(f"{username}: no pages in the sidebar")
         for href, title in targets:
-            t0 = time.time()
-            d.find_element(By.CSS_SELECTOR, f'[data-testid="stSidebarNavLink"][href="{href}"]').click()
-            WebDriverWait(d, 60).until(lambda x, t=title: any(h.text.strip() == t for h in x.find_elements(By.TAG_NAME, "h1")))
-            idle(d)
-            timings[title] = time.time() - t0
-            time.sleep(1.0)  # let charts and maps draw before the screenshot
             path = href.split("//", 1)[-1].split("/", 1)[-1].strip("/")
             slug = path or "overview"  # the default page lives at the root
+            t0 = time.time()
+            try:
+                d.find_element(By.CSS_SELECTOR, f'[data-testid="stSidebarNavLink"][href="{href}"]').click()
+                WebDriverWait(d, 180).until(
+                    lambda x, t=title: any(h.text.strip() == t for h in x.find_elements(By.TAG_NAME, "h1"))
+                )
+                idle(d, 180)
+            except TimeoutException:
+                d.save_screenshot(str(outdir / f"{username}_{slug}_TIMEOUT.png"))
+                problems.append(f"{username} {title}: did not finish loading in 180 s")
+                continue
+            timings[title] = time.time() - t0
+            time.sleep(1.0)  # let charts and maps draw before the screenshot
             d.save_screenshot(str(outdir / f"{username}_{slug}.png"))
             for sel in ERROR_SELECTORS:
                 for e in d.find_elements(By.CSS_SELECTOR, sel):
@@ -98,3 +110,40 @@ if __name__ == "__main__":
     print(times)
     print("\n".join(probs) or "no problems")
     sys.exit(1 if probs else 0)
+
+
+def sql_cancel_roundtrip(url: str, username: str, password: str, outdir: Path) -> dict:
+    """On 自助查询: run a query that would take minutes, press 取消, and time until the page is usable
+    again (the 运行 button enabled and the cancel message shown). Returns the figures and screenshots."""
+    d = driver()
+    try:
+        login(d, url, username, password)
+        d.find_element(By.CSS_SELECTOR, '[data-testid="stSidebarNavLink"][href$="/sql"]').click()
+        WebDriverWait(d, 60, ignored_exceptions=FLAKY).until(lambda x: any(h.text.strip() == "自助查询" for h in x.find_elements(By.TAG_NAME, "h1")))
+        idle(d)
+        time.sleep(1.5)
+        d.save_screenshot(str(outdir / f"{username}_sql_editor.png"))
+        editor = d.find_element(By.CSS_SELECTOR, "iframe")
+        d.switch_to.frame(editor)
+        area = d.find_element(By.CSS_SELECTOR, "textarea")
+        from selenium.webdriver.common.keys import Keys
+
+        area.send_keys(Keys.CONTROL, "a")
+        area.send_keys("select count(*) from range(1000000000000) t(i)")
+        d.switch_to.default_content()
+        time.sleep(1.5)  # the editor sends its value (debounced)
+        d.find_element(By.XPATH, '//button[.//p[contains(text(), "运行")]]').click()
+        WebDriverWait(d, 60, ignored_exceptions=FLAKY).until(lambda x: any("运行中" in e.text for e in x.find_elements(By.CSS_SELECTOR, '[data-testid="stAlert"]')))
+        time.sleep(2)
+        d.save_screenshot(str(outdir / f"{username}_sql_running.png"))
+        t0 = time.time()
+        d.find_element(By.XPATH, '//button[.//p[contains(text(), "取消")]]').click()
+        WebDriverWait(d, 60, ignored_exceptions=FLAKY).until(lambda x: any("查询已取消" in e.text for e in x.find_elements(By.CSS_SELECTOR, '[data-testid="stAlert"]')))
+        WebDriverWait(d, 60, ignored_exceptions=FLAKY).until(lambda x: x.find_element(By.XPATH, '//button[.//p[contains(text(), "运行")]]').is_enabled())
+        usable = time.time() - t0
+        idle(d)
+        d.save_screenshot(str(outdir / f"{username}_sql_cancelled.png"))
+        problems = [e.text[:200] for sel in ERROR_SELECTORS for e in d.find_elements(By.CSS_SELECTOR, sel)]
+        return {"cancel_to_usable_s": usable, "problems": problems}
+    finally:
+        d.quit()

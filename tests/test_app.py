@@ -25,6 +25,7 @@ PAGES = {
     "map": ("pages/annoyance_map.py", "烦恼指数图"),
     "volunteers": ("pages/volunteers.py", "志愿积分"),
     "sensors": ("pages/sensors.py", "物联感知"),
+    "sql": ("pages/sql.py", "自助查询"),
     "quality": ("pages/quality.py", "数据质量"),
     "audit": ("pages/audit.py", "审计日志"),
 }
@@ -200,3 +201,27 @@ def test_a_new_publish_is_picked_up_without_restart(env, tmp_path):
     publish(root, v)
     assert w.version != before
     assert w.scalar("select count(*) from mart.ticket_facts") == n - 5
+
+
+def test_sql_page_runs_audits_and_keeps_history(env):
+    at = app_as(user_for("analyst", env))
+    at.run()
+    at.switch_page(PAGES["sql"][0]).run()
+    at.session_state["sql_text"] = "select grid_code, count(*) as n from mart.ticket_facts group by grid_code order by grid_code"
+    at.button(key="sql_run").click().run()
+    assert not at.exception
+    ok = [x.value for x in at.success]
+    assert ok and ok[0].startswith("共 4 行"), ok
+    result = [d.value for d in at.dataframe if "n" in d.value.columns][0]
+    assert list(result["grid_code"]) == ["G001", "G002", "G003", "G004"]
+    at.session_state["sql_text"] = "drop table mart.ticket_facts"
+    at.button(key="sql_run").click().run()
+    assert any("只允许查询" in e.value for e in at.error)
+    log = [a for a in store.read_audit(env["state"], username="analyst1") if a["action"] == "sql_query"]
+    assert '"outcome": "refused"' in log[0]["detail"] and "drop table" in log[0]["detail"]
+    assert '"outcome": "ok"' in log[1]["detail"] and log[1]["rows"] == 4
+    hist = store.history(env["state"], "analyst1")
+    assert [h["outcome"] for h in hist[:2]] == ["refused", "ok"]
+    at.text_input(key="sql_save_name").input("每网格工单")
+    at.button(key="sql_save").click().run()
+    assert [q["name"] for q in store.saved_queries(env["state"], "analyst1")] == ["每网格工单"]

@@ -1,5 +1,7 @@
 """Every table and column of the analytics file carries a Chinese comment for the schema browser (issue 3.7)."""
 
+import re
+
 from warehouse.catalog import column_comment
 from warehouse.publish import connect_current
 
@@ -18,6 +20,9 @@ def test_every_table_and_column_of_the_analytics_file_has_a_comment(demo_run):
     assert [f"{s}.{t}" for s, t, c in tables if not c] == []
     assert len(cols) > 300
     assert [f"{s}.{t}.{c}" for s, t, c, x in cols if not x] == []
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    assert [f"{s}.{t}" for s, t, c in tables if not cjk.search(c)] == []  # Chinese, for the schema browser
+    assert [f"{s}.{t}.{c}" for s, t, c, x in cols if not cjk.search(x)] == []
 
 
 def test_comments_come_from_the_one_definition():

@@ -1,0 +1,170 @@
+"""自助查询's sandbox, adversarially (issue 5): every case is refused or harmless, none reaches data
+outside the analytics file or changes anything."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from cockpit.sqlworker import Limits, QueryHandle, SqlRefused, check_sql, run_query
+from warehouse.publish import current_paths
+
+
+@pytest.fixture(scope="module")
+def files(demo_run):
+    settings, _, _ = demo_run
+    full, analytics = current_paths(settings.warehouse)
+    return full, analytics
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+NOT_QUERIES = [
+    "COPY (select 1) TO '{tmp}/out.csv'",
+    "COPY mart.ticket_facts TO '{tmp}/out.parquet' (FORMAT parquet)",
+    "ATTACH '{full}' AS w",
+    "ATTACH '{analytics}' AS w2",
+    "DETACH analytics",
+    "INSTALL httpfs",
+    "LOAD httpfs",
+    "SET memory_limit = '20GB'",
+    "SET enable_external_access = true",
+    "RESET threads",
+    "PRAGMA enable_profiling",
+    "CREATE TABLE x AS SELECT 1",
+    "INSERT INTO mart.ticket_facts (ticket_id) VALUES ('x')",
+    "UPDATE mart.kpi_grid_month SET tickets = 0",
+    "DELETE FROM mart.kpi_grid_month",
+    "DROP TABLE mart.kpi_grid_month",
+    "CREATE MACRO m() AS 1",
+    "USE memory",
+    "CHECKPOINT",
+    "EXPORT DATABASE '{tmp}/dump'",
+    "CALL pragma_database_size()",
+]
+
+
+@pytest.mark.parametrize("template", NOT_QUERIES)
+def test_statements_that_are_not_queries_are_refused_and_change_nothing(files, tmp_path, template):
+    full, analytics = files
+    sql = template.format(tmp=tmp_path, full=full, analytics=analytics)
+    before = digest(analytics), digest(full)
+    refused = run_query(analytics, sql)
+    assert refused.outcome == "refused", (sql, refused)
+    # the DuckDB layer on its own (validation bypassed) refuses the same statement or does no harm
+    raw = run_query(analytics, sql, Limits(timeout=10), validate=False)
+    assert raw.outcome in ("error", "ok"), raw
+    if raw.outcome == "ok":  # harmless: a fresh read-only process, nothing written anywhere
+        assert template.split()[0] in ("USE", "CALL", "CHECKPOINT", "ATTACH"), (sql, raw)
+    assert (digest(analytics), digest(full)) == before
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "select * from read_csv('/etc/passwd')",
+        "select * from read_text('{full}')",
+        "select * from read_blob('{full}')",
+        "select * from glob('{parent}/*')",
+        "select * from read_parquet('/tmp/*.parquet')",
+        "select * from read_json_auto('/etc/hosts')",
+        "select * from '{full}'",
+        "select * from sniff_csv('/etc/passwd')",
+    ],
+)
+def test_file_functions_cannot_reach_other_paths(files, sql):
+    full, analytics = files
+    r = run_query(analytics, sql.format(full=full, parent=full.parent.parent))
+    assert r.outcome == "error", r
+    assert "disabled by configuration" in r.message or "Permission" in r.message, r.message
+
+
+def test_a_query_reads_the_analytics_file_only(files):
+    _, analytics = files
+    r = run_query(analytics, "select database_name, path from duckdb_databases() where not internal")
+    assert r.outcome == "ok"
+    assert r.table().rows() == [("analytics", str(analytics))]
+    schemas = run_query(analytics, "select distinct schema_name from duckdb_tables()").table()["schema_name"].to_list()
+    assert sorted(schemas) == ["mart", "meta", "staging"]
+    names = run_query(
+        analytics,
+        "select table_name, column_name from duckdb_columns() where database_name = current_database() "
+        "and column_name in ('id_number', 'phone', 'name', 'reporter_id_number') order by all",
+    ).table()
+    assert names.rows() == [("stg_volunteers__activities", "name")]  # an activity's name, not a person's
+
+
+@pytest.mark.parametrize(
+    "sql, message",
+    [("select 1; select 2", "一次只能执行一条"), ("selec 1", "第 1 行第"), ("", "请输入"), ("select * from (select 1", "语法错误")],
+)
+def test_several_statements_and_syntax_errors(sql, message):
+    with pytest.raises(SqlRefused, match=message):
+        check_sql(sql)
+
+
+def test_syntax_error_position():
+    with pytest.raises(SqlRefused) as e:
+        check_sql("select a,\n  from t wher x = 1")
+    assert e.value.line == 2 and e.value.col is not None
+
+
+def test_ten_minute_query_is_stopped_near_30_seconds(files):
+    _, analytics = files
+    r = run_query(analytics, "select count(*) from range(1000000000000) t(i)")  # the default 30 s limit
+    assert r.outcome == "timeout", r
+    assert 29.5 < r.seconds < 36, r.seconds
+
+
+def test_cross_join_of_a_billion_rows_is_capped_and_memory_bounded(files):
+    _, analytics = files
+    r = run_query(analytics, "select a.range * b.range as x from range(100000) a, range(10000) b")
+    assert r.outcome == "ok", r
+    assert r.count_capped and r.rows_total == 10_000_000  # counted up to the cap, then stopped
+    assert r.table().height == 100_000  # the most an export may hold
+    assert r.peak_rss_mb < 1024 + 400  # memory_limit 1 GB plus the interpreter
+
+
+def test_recursive_cte_without_end_is_stopped(files):
+    _, analytics = files
+    r = run_query(analytics, "with recursive t(n) as (select 1 union all select n + 1 from t) select * from t", Limits(timeout=4))
+    assert r.outcome in ("timeout", "error"), r
+    assert r.seconds < 4 + 5 + 1
+    assert r.peak_rss_mb is None or r.peak_rss_mb < 1024 + 400
+
+
+def test_other_users_query_runs_while_a_long_one_runs_and_cancel_frees_it_quickly(files):
+    _, analytics = files
+    long = QueryHandle(analytics, "select count(*) from range(1000000000000) t(i)", Limits(timeout=30))
+    time.sleep(1.0)
+    results = {}
+
+    def other():
+        t0 = time.time()
+        results["r"] = run_query(analytics, "select count(*) as n from mart.ticket_facts")
+        results["s"] = time.time() - t0
+
+    th = threading.Thread(target=other)
+    th.start()
+    th.join(20)
+    assert long.running()
+    assert results["r"].outcome == "ok" and results["s"] < 10
+    t0 = time.time()
+    long.cancel()
+    r = long.wait()
+    assert r.outcome == "cancelled" and time.time() - t0 < 2.0
+
+
+def test_each_query_gets_a_fresh_process(files):
+    _, analytics = files
+    a = run_query(analytics, "select 1", Limits(timeout=10), validate=False)
+    b = run_query(analytics, "attach ':memory:' as scratch", Limits(timeout=10), validate=False)
+    c = run_query(analytics, "select count(*) from duckdb_databases() where database_name = 'scratch'", Limits(timeout=10))
+    assert a.outcome == "ok" and b.outcome in ("ok", "error") and c.table().item() == 0
