@@ -81,23 +81,18 @@ def baseline_files(inbox: Path) -> tuple[list, list]:
     return native, other
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--scale", default="street", choices=["tiny", "street", "district"])
-    ap.add_argument("--json", type=Path)
-    ap.add_argument("--keep", type=Path, help="work folder to keep (default: a temporary one)")
-    ap.add_argument("--inbox", type=Path, help="use this generated inbox instead of generating one")
-    args = ap.parse_args()
-    work = args.keep or Path(tempfile.mkdtemp(prefix="cockpit-bench-"))
+def measure(scale: str, work: Path, inbox_given: Path | None = None) -> tuple[dict, Path]:
+    """Generate (unless given) and ingest an inbox; time it against DuckDB's bare read. Returns the
+    figures and the warehouse folder."""
     work.mkdir(parents=True, exist_ok=True)
     as_of = date(2026, 11, 20)
     t0 = time.perf_counter()
-    if args.inbox:
-        inbox = args.inbox
+    if inbox_given:
+        inbox = inbox_given
         manifest = json.loads((inbox.parent / f"{inbox.name}.manifest.json").read_text())
     else:
         inbox = work / "inbox"
-        manifest = generate(inbox, args.scale, as_of=as_of)
+        manifest = generate(inbox, scale, as_of=as_of)
     gen_s = time.perf_counter() - t0
     rows = sum(manifest["rows"].values())
     native, other = baseline_files(inbox)
@@ -124,7 +119,7 @@ def main() -> None:
     base_db.unlink(missing_ok=True)
     report = json.loads(sorted((wh / "runs").glob("*.json"))[-1].read_text())
     figures = {
-        "scale": args.scale,
+        "scale": scale,
         "input_rows": rows,
         "input_files": len(manifest["rows"]),
         "input_mib": round(sum(p.stat().st_size for p in inbox.rglob("*") if p.is_file()) / 2**20, 1),
@@ -139,6 +134,18 @@ def main() -> None:
         "quarantined": sum(f["quarantined"] for f in report["files"]),
         **{f"stage_{k}_s": v for k, v in report["stages"].items()},
     }
+    return figures, wh
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scale", default="street", choices=["tiny", "street", "district"])
+    ap.add_argument("--json", type=Path)
+    ap.add_argument("--keep", type=Path, help="work folder to keep (default: a temporary one)")
+    ap.add_argument("--inbox", type=Path, help="use this generated inbox instead of generating one")
+    args = ap.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="cockpit-bench-"))
+    figures, _ = measure(args.scale, work, args.inbox)
     width = max(map(len, figures))
     for k, v in figures.items():
         print(f"{k:<{width}}  {v}")

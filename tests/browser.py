@@ -34,6 +34,27 @@ FLAKY = (StaleElementReferenceException, NoSuchElementException)
 ERROR_SELECTORS = ('[data-testid="stException"]', '[data-testid="stAlertContentError"]')
 
 
+def click(d, by, selector: str, tries: int = 5) -> None:
+    """Click an element that Streamlit may re-render between finding and clicking it."""
+    for i in range(tries):
+        try:
+            d.find_element(by, selector).click()
+            return
+        except FLAKY:
+            if i == tries - 1:
+                raise
+            time.sleep(0.5)
+
+
+def errors(d) -> list[str]:
+    for _ in range(5):
+        try:
+            return [f"{sel}: {e.text[:300]}" for sel in ERROR_SELECTORS for e in d.find_elements(By.CSS_SELECTOR, sel)]
+        except FLAKY:
+            time.sleep(0.5)
+    return []
+
+
 def driver() -> webdriver.Chrome:
     opts = webdriver.ChromeOptions()
     for f in CHROMIUM_FLAGS:
@@ -47,9 +68,12 @@ def idle(d, timeout: float = 60) -> None:
     end = time.time() + timeout
     time.sleep(0.3)
     while time.time() < end:
-        states = [e.get_attribute("data-test-script-state") for e in d.find_elements(By.CSS_SELECTOR, '[data-testid="stApp"]')]
-        if states and all(s == "notRunning" for s in states) and not d.find_elements(By.CSS_SELECTOR, '[data-testid="stSkeleton"]'):
-            return
+        try:
+            states = [e.get_attribute("data-test-script-state") for e in d.find_elements(By.CSS_SELECTOR, '[data-testid="stApp"]')]
+            if states and all(s == "notRunning" for s in states) and not d.find_elements(By.CSS_SELECTOR, '[data-testid="stSkeleton"]'):
+                return
+        except FLAKY:  # the page re-rendered under us: look again
+            pass
         time.sleep(0.2)
     raise TimeoutException("the app kept running")
 
@@ -85,8 +109,8 @@ def visit_all(url: str, username: str, password: str, outdir: Path) -> tuple[lis
             slug = path or "overview"  # the default page lives at the root
             t0 = time.time()
             try:
-                d.find_element(By.CSS_SELECTOR, f'[data-testid="stSidebarNavLink"][href="{href}"]').click()
-                WebDriverWait(d, 180).until(
+                click(d, By.CSS_SELECTOR, f'[data-testid="stSidebarNavLink"][href="{href}"]')
+                WebDriverWait(d, 180, ignored_exceptions=FLAKY).until(
                     lambda x, t=title: any(h.text.strip() == t for h in x.find_elements(By.TAG_NAME, "h1"))
                 )
                 idle(d, 180)
@@ -97,9 +121,7 @@ def visit_all(url: str, username: str, password: str, outdir: Path) -> tuple[lis
             timings[title] = time.time() - t0
             time.sleep(1.0)  # let charts and maps draw before the screenshot
             d.save_screenshot(str(outdir / f"{username}_{slug}.png"))
-            for sel in ERROR_SELECTORS:
-                for e in d.find_elements(By.CSS_SELECTOR, sel):
-                    problems.append(f"{username} {title}: {sel}: {e.text[:300]}")
+            problems += [f"{username} {title}: {e}" for e in errors(d)]
     finally:
         d.quit()
     return problems, timings
@@ -118,32 +140,44 @@ def sql_cancel_roundtrip(url: str, username: str, password: str, outdir: Path) -
     d = driver()
     try:
         login(d, url, username, password)
-        d.find_element(By.CSS_SELECTOR, '[data-testid="stSidebarNavLink"][href$="/sql"]').click()
+        click(d, By.CSS_SELECTOR, '[data-testid="stSidebarNavLink"][href$="/sql"]')
         WebDriverWait(d, 60, ignored_exceptions=FLAKY).until(lambda x: any(h.text.strip() == "自助查询" for h in x.find_elements(By.TAG_NAME, "h1")))
         idle(d)
         time.sleep(1.5)
         d.save_screenshot(str(outdir / f"{username}_sql_editor.png"))
-        editor = d.find_element(By.CSS_SELECTOR, "iframe")
-        d.switch_to.frame(editor)
-        area = d.find_element(By.CSS_SELECTOR, "textarea")
-        from selenium.webdriver.common.keys import Keys
+        long_sql = "select count(*) from range(1000000000000) t(i)"
 
-        area.send_keys(Keys.CONTROL, "a")
-        area.send_keys("select count(*) from range(1000000000000) t(i)")
-        d.switch_to.default_content()
-        time.sleep(1.5)  # the editor sends its value (debounced)
-        d.find_element(By.XPATH, '//button[.//p[contains(text(), "运行")]]').click()
-        WebDriverWait(d, 60, ignored_exceptions=FLAKY).until(lambda x: any("运行中" in e.text for e in x.find_elements(By.CSS_SELECTOR, '[data-testid="stAlert"]')))
+        def running(x):
+            return any("运行中" in e.text for e in x.find_elements(By.CSS_SELECTOR, '[data-testid="stAlert"]'))
+
+        for _attempt in range(3):  # the editor sends its text debounced; under load it may arrive late
+            d.switch_to.frame(d.find_element(By.CSS_SELECTOR, "iframe"))
+            area = d.find_element(By.CSS_SELECTOR, "textarea")
+            from selenium.webdriver.common.keys import Keys
+
+            area.send_keys(Keys.CONTROL, "a")
+            area.send_keys(long_sql)
+            d.switch_to.default_content()
+            time.sleep(3)
+            idle(d, 120)
+            click(d, By.XPATH, '//button[.//p[contains(text(), "运行")]]')
+            try:
+                WebDriverWait(d, 60, ignored_exceptions=FLAKY).until(running)
+                break
+            except TimeoutException:
+                idle(d, 120)
+        else:
+            raise TimeoutException("the long query never showed as running")
         time.sleep(2)
         d.save_screenshot(str(outdir / f"{username}_sql_running.png"))
         t0 = time.time()
-        d.find_element(By.XPATH, '//button[.//p[contains(text(), "取消")]]').click()
+        click(d, By.XPATH, '//button[.//p[contains(text(), "取消")]]')
         WebDriverWait(d, 60, ignored_exceptions=FLAKY).until(lambda x: any("查询已取消" in e.text for e in x.find_elements(By.CSS_SELECTOR, '[data-testid="stAlert"]')))
         WebDriverWait(d, 60, ignored_exceptions=FLAKY).until(lambda x: x.find_element(By.XPATH, '//button[.//p[contains(text(), "运行")]]').is_enabled())
         usable = time.time() - t0
         idle(d)
         d.save_screenshot(str(outdir / f"{username}_sql_cancelled.png"))
-        problems = [e.text[:200] for sel in ERROR_SELECTORS for e in d.find_elements(By.CSS_SELECTOR, sel)]
+        problems = errors(d)
         return {"cancel_to_usable_s": usable, "problems": problems}
     finally:
         d.quit()

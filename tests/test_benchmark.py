@@ -1,0 +1,31 @@
+"""The benchmark runs end to end and writes every SPEC §9 key (a smoke run: figures, never times, are checked)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+KEYS = {
+    "ingest_s", "ingest_peak_rss_mib", "duckdb_read_s", "ingest_ratio_to_duckdb_read",
+    "page_query_p50_ms", "page_query_p95_ms", "tag_filter_ms", "pandas_baseline_ratio", "per_page",
+    "first_paint_s", "first_paint_max_s",
+}
+PAGES = {"总览", "诉求", "网格考核", "人群标签", "烦恼指数图", "志愿积分", "物联感知"}
+
+
+def test_benchmark_json_is_complete(tmp_path):
+    out = tmp_path / "bench.json"
+    p = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--scale", "tiny", "--json", str(out), "--no-browser"],
+        cwd=ROOT, capture_output=True, text=True, timeout=900,
+    )
+    assert p.returncode == 0, p.stderr[-2000:]
+    figures = json.loads(out.read_text())
+    assert KEYS <= set(figures), KEYS - set(figures)
+    assert PAGES <= set(figures["per_page"])
+    for k in ("ingest_s", "duckdb_read_s", "page_query_p50_ms", "page_query_p95_ms", "tag_filter_ms", "pandas_baseline_ratio"):
+        assert isinstance(figures[k], int | float) and figures[k] > 0, k
+    assert figures["page_query_p95_ms"] >= figures["page_query_p50_ms"]
+    assert figures["page_queries"] >= 3 * 20  # every page's queries, for three scopes
+    assert "page_query_p50_ms" in p.stdout and "target" in p.stdout
