@@ -28,6 +28,11 @@ TARGETS = {
 }
 
 
+def progress(figures: dict) -> None:
+    """Each phase's figures as soon as they exist, so a long district run leaves them even if stopped."""
+    print("… " + json.dumps({k: v for k, v in figures.items() if not isinstance(v, dict)}, ensure_ascii=False), flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(prog="python -m benchmarks")
     ap.add_argument("--scale", default="street", choices=["tiny", "street", "district"])
@@ -35,12 +40,16 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, help="work folder to keep (default: a temporary one, removed)")
     ap.add_argument("--inbox", type=Path, help="a generated inbox to use instead of generating one")
     ap.add_argument("--no-browser", action="store_true", help="skip the first-paint measurement")
+    ap.add_argument("--repeat", type=int, default=5, help="timed runs per page query (pandas: fewer)")
     args = ap.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="cockpit-bench-"))
     try:
         figures, wh = measure(args.scale, work, args.inbox)
-        figures |= measure_pages(wh)
-        figures |= measure_pandas(wh)
+        progress(figures)
+        figures |= measure_pages(wh, args.repeat)
+        progress(figures)
+        figures |= measure_pandas(wh, max(1, args.repeat // 2))
+        progress(figures)
         if args.no_browser or not (shutil.which("chromium") and shutil.which("chromedriver")):
             figures |= {"first_paint_s": None, "first_paint_max_s": None, "first_paint_problems": ["skipped: no chromium"]}
         else:

@@ -250,30 +250,27 @@ def users_passwd(
     console.print(f"已更新 {username} 的密码")
 
 
-@users_app.command("disable")
-def users_disable(username: str) -> None:
-    """Disable a user (their login stops working; the audit trail keeps their name)."""
+def _set_disabled(username: str, disabled: bool) -> None:
     from cockpit.auth import AuthError, set_disabled
 
     try:
-        set_disabled(_state(), username, True)
+        set_disabled(_state(), username, disabled)
     except AuthError as e:
         err.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from None
-    console.print(f"已停用 {username}")
+    console.print(f"已{'停用' if disabled else '启用'} {username}")
+
+
+@users_app.command("disable")
+def users_disable(username: str) -> None:
+    """Disable a user (their login stops working; the audit trail keeps their name)."""
+    _set_disabled(username, True)
 
 
 @users_app.command("enable")
 def users_enable(username: str) -> None:
     """Enable a disabled user again."""
-    from cockpit.auth import AuthError, set_disabled
-
-    try:
-        set_disabled(_state(), username, False)
-    except AuthError as e:
-        err.print(f"[red]{e}[/red]")
-        raise typer.Exit(2) from None
-    console.print(f"已启用 {username}")
+    _set_disabled(username, False)
 
 
 @users_app.command("list")
