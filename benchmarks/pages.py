@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import statistics
 import time
-from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -221,4 +220,3 @@ def first_paint(root: Path, state: Path) -> dict:
     return {"first_paint_s": pages, "first_paint_max_s": max(pages.values()) if pages else None, "first_paint_problems": problems}
 
 
-__all__ = ["measure_pages", "measure_pandas", "first_paint", "date"]

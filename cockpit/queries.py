@@ -13,7 +13,7 @@ from datetime import date
 import polars as pl
 
 from cockpit.data import Warehouse
-from warehouse.metrics import RATES_FROM_COUNTS, rollup_columns
+from warehouse.metrics import rollup_columns
 
 
 @dataclass(frozen=True)
@@ -412,5 +412,3 @@ def care_alerts(wh: Warehouse, scope: Scope, unmasked: set[str] = frozenset()) -
         p,
     )
 
-
-RATE_KEYS = tuple(RATES_FROM_COUNTS)

@@ -13,7 +13,7 @@ import polars as pl
 import streamlit as st
 
 from cockpit import auth, store
-from cockpit.data import NotPublished, warehouse
+from cockpit.data import warehouse
 from cockpit.queries import Scope
 from pipelines.settings import Settings, get_settings
 from warehouse.privacy import mask_id, mask_name, mask_phone
@@ -329,5 +329,3 @@ def mask_frame(df: pl.DataFrame, unmasked: set[str]) -> pl.DataFrame:
     ]
     return df.with_columns(cols) if cols else df
 
-
-__all__ = ["NotPublished"]

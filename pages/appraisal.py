@@ -1,6 +1,10 @@
 """网格考核: the quarter's leaderboard with every score decomposed, a worker's drill-down (tickets,
 patrol sessions on a map, visits), freezing and the Excel export for reviewers."""
 
+import dataclasses
+import tempfile
+from pathlib import Path
+
 import pandas as pd
 import plotly.express as px
 import polars as pl
@@ -55,17 +59,17 @@ state = f"🔒 已冻结（{qd.frozen_at}，{qd.frozen_by}）" if qd.frozen else
 st.markdown(f"<div class='cockpit-banner'>{quarter} · 数据截止 {qd.as_of} · {rows.height} 人 · {state}</div>", unsafe_allow_html=True)
 st.caption(SCORE_FORMULA)
 
-view = ranking_frame(type(qd)(qd.quarter, rows, qd.as_of, qd.frozen, qd.frozen_at, qd.frozen_by, qd.weights))
+view = ranking_frame(dataclasses.replace(qd, rows=rows))
 st.dataframe(view, hide_index=True, height=380)
 
 if user.role in ("reviewer", "admin"):
     c1, c2, _ = st.columns([1, 1, 4])
-    import tempfile
-    from pathlib import Path
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = export_xlsx(qd, Path(tmp) / f"appraisal_{quarter}.xlsx")
-        data = path.read_bytes()
+    key = ("appraisal_xlsx", quarter, w.version, qd.frozen_at)  # built once per quarter and publish, not per rerun
+    if st.session_state.get("appraisal_xlsx_cache_key") != key:
+        with tempfile.TemporaryDirectory() as tmp:
+            st.session_state["appraisal_xlsx_bytes"] = export_xlsx(qd, Path(tmp) / f"appraisal_{quarter}.xlsx").read_bytes()
+        st.session_state["appraisal_xlsx_cache_key"] = key
+    data = st.session_state["appraisal_xlsx_bytes"]
     c1.download_button("导出考核 Excel", data, f"网格考核_{quarter}.xlsx", key="appraisal_xlsx",
                        on_click=ui.audit, args=("export_appraisal", "appraisal", {"quarter": quarter}, rows.height))
     if not qd.frozen and c2.button("冻结本季度", type="primary", key="freeze"):

@@ -2,6 +2,7 @@
 points, devices and alarms, trends, and each source's freshness and quality."""
 
 import plotly.express as px
+import polars as pl
 import streamlit as st
 
 from cockpit import queries as q
@@ -54,7 +55,7 @@ with right:
     if trend.height:
         long = trend.select("month", "timely_response_rate", "on_time_closure_rate", "satisfaction_rate").unpivot(
             index="month", variable_name="指标", value_name="值"
-        ).with_columns(__import__("polars").col("指标").replace({k2: BY_KEY[k2].label for k2 in BY_KEY}))
+        ).with_columns(pl.col("指标").replace({k2: BY_KEY[k2].label for k2 in BY_KEY}))
         fig = px.line(long.to_pandas(), x="month", y="值", color="指标", markers=True, title="三率趋势",
                       labels={"month": "月份"})
         fig.update_yaxes(tickformat=".0%", range=[0, 1.02])

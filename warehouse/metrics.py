@@ -217,9 +217,6 @@ RATES_FROM_COUNTS: dict[str, str] = {
     "repeat_rate": "sum(repeats) / nullif(sum(tickets), 0)",
     "rating_rate": "sum(rated) / nullif(sum(resolved), 0)",
 }
-RATE_KEYS = tuple(RATES_FROM_COUNTS)
-
-
 def rollup_columns() -> str:
     """Counts and rates of a roll-up over ``mart.ticket_cube_month`` rows."""
     counts = [f"sum({m.key}) as {m.key}" for m in TICKET_COUNTS]

@@ -8,11 +8,7 @@ params as (
 ),
 
 volunteers as (
-    select distinct records.person_key
-    from staging.stg_volunteers__records as records
-    cross join params
-    where cast(records.check_in as date) > params.as_of - interval 1 year
-        and cast(records.check_in as date) <= params.as_of
+    select person_key from intermediate.int_volunteers_recent
 ),
 
 reporters as (

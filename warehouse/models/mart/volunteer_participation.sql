@@ -1,9 +1,5 @@
 -- one row per street, community and grid: adult residents, registry residents with a volunteer record in the 12 months before the as-of date, participation rate
-with params as (
-    select as_of from meta.params
-),
-
-persons as (
+with persons as (
     select person_key, grid_code, age from intermediate.int_persons_located
 ),
 
@@ -12,11 +8,7 @@ grids as (
 ),
 
 active as (
-    select distinct records.person_key
-    from staging.stg_volunteers__records as records
-    cross join params
-    where cast(records.check_in as date) > params.as_of - interval 1 year
-        and cast(records.check_in as date) <= params.as_of
+    select person_key from intermediate.int_volunteers_recent
 ),
 
 adults as (
