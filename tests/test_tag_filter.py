@@ -47,7 +47,8 @@ def wh(tmp_path_factory):
     return Warehouse(root / "wh")
 
 
-def names(wh, f, scope=q.Scope()):
+def names(wh, f, scope=None):
+    scope = scope or q.Scope()
     people = q.tag_filter_list(wh, scope, f, limit=10, unmasked={"name"})
     assert q.tag_filter_count(wh, scope, f) == people.height
     return sorted(people["name"])
