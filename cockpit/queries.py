@@ -13,7 +13,7 @@ from datetime import date
 import polars as pl
 
 from cockpit.data import Warehouse
-from warehouse.metrics import rollup_columns
+from warehouse.metrics import SLA_BREACH, rollup_columns
 
 
 @dataclass(frozen=True)
@@ -169,14 +169,18 @@ def area_month_kpis(wh: Warehouse, scope: Scope) -> pl.DataFrame:
 
 
 def sla_breaches(wh: Warehouse, scope: Scope, limit: int = 500) -> tuple[int, pl.DataFrame]:
+    """How many tickets of the scope missed an SLA (from the cube), and the latest ``limit`` of them.
+
+    ticket_facts is stored newest first (reported_at desc, ticket_id) and DuckDB keeps insertion
+    order without an ORDER BY, so the list is a prefix scan that stops at ``limit`` rather than a
+    sort of every breach of the period; the outer ORDER BY re-sorts the page only."""
     w, p = scope.where()
-    cond = f"{w} and (not responded_on_time or (resolution_hours is not null and not resolved_on_time))"
-    n = wh.scalar(f"select count(*) from mart.ticket_facts where {cond}", p)
+    n = wh.scalar(f"select coalesce(sum(sla_breaches), 0) from mart.ticket_cube_month where {w}", p)
     rows = wh.frame(
-        "select ticket_id, source, category, urgency, grid_code, handler_id, reported_at, resolved_at, "
+        "select * from (select ticket_id, source, category, urgency, grid_code, handler_id, reported_at, resolved_at, "
         "round(response_hours, 1) as response_hours, round(resolution_hours, 1) as resolution_hours, "
-        f"responded_on_time, resolved_on_time from mart.ticket_facts where {cond} "
-        "order by reported_at desc, ticket_id limit ?",
+        f"responded_on_time, resolved_on_time from mart.ticket_facts where {w} and ({SLA_BREACH}) limit ?) "
+        "order by reported_at desc, ticket_id",
         p + [limit],
     )
     return n, rows

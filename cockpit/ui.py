@@ -22,7 +22,7 @@ COLUMN_LABELS = {
     "grid_code": "网格编码", "grid_name": "网格名称", "community": "社区", "street": "街道", "month": "月份",
     "quarter": "季度", "tickets": "诉求量", "responded": "已响应", "responded_on_time": "及时响应",
     "resolved": "已办结", "resolved_on_time": "按时办结", "rated": "已评价", "satisfied": "满意",
-    "repeats": "重复诉求", "response_rate": "响应率", "timely_response_rate": "及时响应率",
+    "repeats": "重复诉求", "sla_breaches": "超时工单", "response_rate": "响应率", "timely_response_rate": "及时响应率",
     "closure_rate": "办结率", "on_time_closure_rate": "按时办结率", "satisfaction_rate": "满意率",
     "rating_rate": "参评率", "repeat_rate": "重复诉求率", "median_response_hours": "响应时长中位数(h)",
     "p90_resolution_hours": "办结时长P90(h)", "avg_response_hours": "平均响应时长(h)",

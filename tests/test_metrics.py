@@ -22,6 +22,8 @@ from datetime import date
 import pytest
 from conftest import make_settings
 
+from cockpit import queries as q
+from cockpit.data import Warehouse
 from pipelines.ingest import run_ingest
 from warehouse.metrics import BY_KEY, METRIC_SETS
 from warehouse.publish import connect_current
@@ -39,7 +41,7 @@ T5,12345,噪音,一般,,G1,2026-04-01 00:00:30,,,,
 
 
 @pytest.fixture(scope="module")
-def con(tmp_path_factory):
+def root(tmp_path_factory):
     root = tmp_path_factory.mktemp("metrics")
     inbox = root / "inbox"
     (inbox / "registry").mkdir(parents=True)
@@ -54,7 +56,12 @@ def con(tmp_path_factory):
     (inbox / "complaints" / "tickets.csv").write_text(TICKETS, encoding="utf-8")
     result = run_ingest(inbox, make_settings(root / "wh"), as_of=date(2026, 3, 31))
     assert result.status == "published"
-    c = connect_current(root / "wh", analytics=True)
+    return root / "wh"
+
+
+@pytest.fixture(scope="module")
+def con(root):
+    c = connect_current(root, analytics=True)
     yield c
     c.close()
 
@@ -220,3 +227,16 @@ def test_kpi_grid_month_has_exactly_the_spec_columns(con):
 def test_every_metric_has_label_formula_and_sql():
     for m in BY_KEY.values():
         assert m.label and m.description and m.formula and m.sql
+
+
+def test_sla_breaches(root):
+    """Missed an SLA = not responded on time, or resolved late. March: T2 (late response), T3 (resolved
+    48 h 1 s after), T4 (no response); not T1 (168 h exactly). February: T7, T8 (no response); not T6."""
+    w = Warehouse(root)
+    march = q.Scope(date(2026, 3, 1), date(2026, 3, 1))
+    n, rows = q.sla_breaches(w, march)
+    assert (n, rows["ticket_id"].to_list()) == (3, ["T4", "T3", "T2"])  # newest first
+    n, rows = q.sla_breaches(w, q.Scope(date(2026, 2, 1), date(2026, 3, 1)), limit=4)
+    assert (n, rows["ticket_id"].to_list()) == (5, ["T4", "T3", "T2", "T8"])
+    assert q.sla_breaches(w, q.Scope(date(2026, 3, 1), date(2026, 3, 1), pinned_grid="G1"))[0] == 2
+    assert q.ticket_rollup(w, q.Scope(communities=("乙",)))["sla_breaches"].to_list() == [2]  # T3, T8

@@ -94,22 +94,3 @@ def test_tag_list_and_tags_shown(wh):
     assert shown["Q1"] == "T00、T65"
     assert shown["Q4"] == "、".join(TAGS["Q4"])
 
-
-def test_pages_follow_the_stored_order_on_the_demo_street(demo_run):
-    """The list pages by the order person_profile is stored in; every page must equal the page of
-    an explicit sort, so a build that stopped sorting the table would fail here."""
-    settings, _, _ = demo_run
-    w = Warehouse(settings.warehouse)
-    f = q.TagFilter(any_of=("60岁以上", "党员"))
-    n = q.tag_filter_count(w, q.Scope(), f)
-    assert n > 300
-    w_, p = q._tag_where(w, q.Scope(), f)
-    for offset in (0, 100, n - 50):
-        page = q.tag_filter_list(w, q.Scope(), f, limit=100, offset=offset)
-        sorted_page = w.frame(
-            "select household_id, id_number_masked as id_number from mart.person_profile "
-            f"where {w_} order by grid_code, household_id, person_key limit 100 offset ?",
-            p + [offset],
-        )
-        assert page.select("household_id", "id_number").rows() == sorted_page.rows()
-        assert page.height == min(100, n - offset)

@@ -127,9 +127,16 @@ TICKET_ROLLUP_METRICS: tuple[Metric, ...] = (
     ),
 )
 
+# A ticket that missed an SLA: not responded on time, or resolved but not on time (the 诉求 page's list).
+SLA_BREACH = "not responded_on_time or (resolution_hours is not null and not resolved_on_time)"
+
 # The additive counts: summed over any slice of mart.ticket_cube_month, they give every rate of a roll-up.
 TICKET_COUNTS: tuple[Metric, ...] = tuple(m for m in TICKET_METRICS if m.unit == "") + (
     Metric("repeats", "重复诉求", "前 30 天内同楼栋同类别已有工单的工单数", "重复诉求 = is_repeat 的工单", _count("is_repeat")),
+    Metric(
+        "sla_breaches", "超时工单", "未按时响应，或已办结但未按时办结的工单数",
+        "超时工单 = 未按时响应 或 (已办结 且 未按时办结)", _count(SLA_BREACH),
+    ),
 )
 
 METRIC_SETS = {"ticket": TICKET_METRICS, "ticket_rollup": TICKET_ROLLUP_METRICS, "ticket_counts": TICKET_COUNTS}

@@ -1,4 +1,4 @@
--- one row per ticket (its newest version) reported up to the end of the as-of date
+-- one row per ticket (its newest version) reported up to the end of the as-of date; stored newest first (reported_at desc, ticket_id)
 with timed as (
     select * from intermediate.int_tickets_timed
 ),
@@ -34,4 +34,4 @@ facts as (
     left join repeated on repeated.ticket_id = timed.ticket_id
 )
 
-select * from facts
+select * from facts order by reported_at desc, ticket_id
