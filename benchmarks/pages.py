@@ -31,6 +31,8 @@ def page_queries(w: Warehouse, root: Path) -> dict[str, list]:
     """page → [(name, zero-argument callable)] for each scope a user might pick."""
     out: dict[str, list] = {}
     quarter = w.rows("select max(quarter) from mart.appraisal_quarter")[0][0]
+    worker, grid = w.rows("select worker_id, grid_code from mart.appraisal_quarter where quarter = ? order by rank limit 1", [quarter])[0]
+    session = w.rows("select max(session_id) from mart.patrol_sessions where worker_id = ? and quarter = ?", [worker, quarter])[0][0]
     for label, s in scopes(w).items():
         out.setdefault("frame", []).extend([(f"as_of/{label}", lambda: q.as_of_and_publish(w)), (f"months/{label}", lambda: q.months(w))])
         out.setdefault("总览", []).extend(
@@ -53,7 +55,16 @@ def page_queries(w: Warehouse, root: Path) -> dict[str, list]:
                 (f"repeat_hotspots/{label}", lambda s=s: q.repeat_hotspots(w, s)),
             ]
         )
-        out.setdefault("网格考核", []).append((f"leaderboard/{label}", lambda: load_quarter(root, quarter, con=w.connection().cursor())))
+        out.setdefault("网格考核", []).extend(
+            [
+                (f"leaderboard/{label}", lambda: load_quarter(root, quarter, con=w.connection().cursor())),
+                ("worker_tickets", lambda: q.worker_tickets(w, worker, quarter)),
+                ("worker_sessions", lambda: q.worker_sessions(w, worker, quarter)),
+                ("session_points", lambda: q.session_points(w, worker, session or "")),
+                ("grid_boundary", lambda: q.grid_boundary(w, grid)),
+                ("worker_visits", lambda: q.worker_visits(w, worker, quarter)),
+            ]
+        )
         out.setdefault("人群标签", []).extend(
             [
                 (f"tag_list/{label}", lambda s=s: q.tag_list(w, s)),

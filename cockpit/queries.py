@@ -8,7 +8,7 @@ Scope is pinned to their grid by ``app.py`` before any page runs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 import polars as pl
 
@@ -202,6 +202,49 @@ def ticket_list(wh: Warehouse, scope: Scope, grid: str, month: date, limit: int 
         "responded_on_time, resolved_on_time, satisfied, is_repeat "
         f"from mart.ticket_facts where {w} and grid_code = ? and month = ? order by reported_at, ticket_id limit ?",
         p + [grid, month, limit],
+    )
+
+
+# ---------- 网格考核: one worker's quarter ----------
+def quarter_bounds(quarter: str) -> tuple[datetime, datetime]:
+    """'2026Q3' → [2026-07-01 00:00, 2026-10-01 00:00)."""
+    year, n = int(quarter[:4]), int(quarter[-1])
+    return datetime(year, n * 3 - 2, 1), datetime(year + (n == 4), 1 if n == 4 else n * 3 + 1, 1)
+
+
+def worker_tickets(wh: Warehouse, worker: str, quarter: str) -> pl.DataFrame:
+    """Tickets the worker resolved in the quarter (ticket_facts is stored by time, so the quarter prunes the scan)."""
+    start, end = quarter_bounds(quarter)
+    return wh.frame(
+        "select ticket_id, category, urgency, grid_code, reported_at, resolved_at, round(response_hours, 1) as response_hours, "
+        "round(resolution_hours, 1) as resolution_hours, resolved_on_time, satisfied from mart.ticket_facts "
+        "where handler_id = ? and resolved_at >= ? and resolved_at < ? and reported_at < ? order by resolved_at, ticket_id",
+        [worker, start, end, end],
+    )
+
+
+def worker_sessions(wh: Warehouse, worker: str, quarter: str) -> pl.DataFrame:
+    return wh.frame(
+        "select session_id, started_at, ended_at, points, kept_points, round(km, 2) as km, round(hours, 2) as hours "
+        "from mart.patrol_sessions where worker_id = ? and quarter = ? order by started_at",
+        [worker, quarter],
+    )
+
+
+def session_points(wh: Warehouse, worker: str, session_id: str) -> pl.DataFrame:
+    return wh.frame("select lon, lat from mart.patrol_points where worker_id = ? and session_id = ? order by ts", [worker, session_id])
+
+
+def grid_boundary(wh: Warehouse, grid_code: str) -> pl.DataFrame:
+    return wh.frame("select boundary from mart.grid_profile where grid_code = ?", [grid_code])
+
+
+def worker_visits(wh: Warehouse, worker: str, quarter: str) -> pl.DataFrame:
+    start, end = quarter_bounds(quarter)
+    return wh.frame(
+        "select household_id, visited_at, note from staging.stg_patrols__visits where worker_id = ? "
+        "and visited_at >= ? and visited_at < ? order by visited_at",
+        [worker, start, end],
     )
 
 

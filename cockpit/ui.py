@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import time
+from collections.abc import Callable
 from datetime import date
 
 import plotly.graph_objects as go
@@ -293,19 +294,32 @@ def table(
     export_buttons(df, name, page, person_level=person_level, filter=f, audit_rows=df.height)
 
 
-def export_buttons(df: pl.DataFrame, name: str, page: str, *, person_level: bool = False, filter: dict | None = None, audit_rows: int | None = None) -> None:
-    """CSV (UTF-8 with BOM, opens in Excel) and Excel downloads with Chinese headers; audited for person-level data."""
-    shown = zh(df)
+def csv_bytes(df: pl.DataFrame) -> bytes:
+    """CSV with Chinese headers, UTF-8 with a BOM so Excel opens it in the right encoding."""
+    return zh(df).write_csv().encode("utf-8-sig")
+
+
+def export_buttons(
+    df: pl.DataFrame | Callable[[], pl.DataFrame], name: str, page: str, *, person_level: bool = False,
+    filter: dict | None = None, audit_rows: int | None = None,
+) -> None:
+    """CSV (UTF-8 with BOM, opens in Excel) and Excel downloads with Chinese headers; audited for person-level data.
+
+    The files are made when the button is clicked (a callable ``data``), not on every render: an
+    Excel of a few thousand rows costs seconds, and a page shows several tables. ``df`` may itself
+    be a callable, for an export bigger than what the page shows (every person of a filter)."""
+    frame = df if callable(df) else (lambda: df)
     f = filter if filter is not None else {"scope": scope_dict()}
     c1, c2, _ = st.columns([1, 1, 6])
     stem = f"{name}_{date.today():%Y%m%d}"
-    args = lambda kind: (kind, page, f, df.height if audit_rows is None else audit_rows, name)  # noqa: E731
+    rows = audit_rows if audit_rows is not None else (None if callable(df) else df.height)
+    args = lambda kind: (kind, page, f, rows, name)  # noqa: E731
     c1.download_button(
-        "导出 CSV", shown.write_csv().encode("utf-8-sig"), f"{stem}.csv", "text/csv", key=f"csv_{name}",
+        "导出 CSV", lambda: csv_bytes(frame()), f"{stem}.csv", "text/csv", key=f"csv_{name}",
         on_click=audit if person_level else "ignore", args=args("export_csv") if person_level else None,
     )
     c2.download_button(
-        "导出 Excel", excel_bytes(shown, name), f"{stem}.xlsx",
+        "导出 Excel", lambda: excel_bytes(zh(frame()), name), f"{stem}.xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"xlsx_{name}",
         on_click=audit if person_level else "ignore", args=args("export_xlsx") if person_level else None,
     )

@@ -52,5 +52,8 @@ ui.table(people, "人群名单", "people", person_level=True, filter={**f.descri
 if n > page_size:
     full = st.toggle(f"导出全部 {n:,} 人（而非当前页）", key="tag_export_all")
     if full:
-        everyone = ui.mask_frame(q.tag_filter_list(w, s, f, limit=n, unmasked=unmasked), unmasked)
-        ui.export_buttons(everyone, "人群名单_全部", "people", person_level=True, filter={**f.describe(), "page": "all", "scope": ui.scope_dict()})
+        ui.export_buttons(  # read when clicked: every person of the filter
+            lambda: ui.mask_frame(q.tag_filter_list(w, s, f, limit=n, unmasked=unmasked), unmasked),
+            "人群名单_全部", "people", person_level=True, filter={**f.describe(), "page": "all", "scope": ui.scope_dict()},
+            audit_rows=n,
+        )

@@ -44,7 +44,7 @@ Q3 scores (min–max within the cohort; inverted for median response and overdue
 """
 
 import math
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 import polars as pl
@@ -52,6 +52,8 @@ import pytest
 from conftest import make_settings
 from typer.testing import CliRunner
 
+from cockpit import queries as q
+from cockpit.data import Warehouse
 from pipelines.cli import app
 from pipelines.demo import id_numbers
 from pipelines.ingest import run_ingest
@@ -212,6 +214,22 @@ def test_appraisal_columns_are_the_spec_columns(con):
     cols = [r[0] for r in con.execute("describe mart.appraisal_quarter").fetchall()]
     keys = [i.key for i in APPRAISAL_INDICATORS]
     assert cols == ["quarter", "worker_id", "grid_code", *keys, *(f"{k}_score" for k in keys), "score", "rank", "frozen"]
+
+
+def test_drill_down_of_one_worker(root):
+    """网格考核's drill-down, by hand: W1 resolved T1, T2 in Q3 (T3 and T8 were resolved on 10-01, Q4);
+    two patrol sessions, the first with its 3 kept points of 4; visits H1 ×2 and H2."""
+    w = Warehouse(root / "wh")
+    assert q.quarter_bounds("2026Q3") == (datetime(2026, 7, 1), datetime(2026, 10, 1))
+    assert q.quarter_bounds("2026Q4") == (datetime(2026, 10, 1), datetime(2027, 1, 1))
+    assert q.worker_tickets(w, "W1", "2026Q3")["ticket_id"].to_list() == ["T1", "T2"]
+    assert sorted(q.worker_tickets(w, "W1", "2026Q4")["ticket_id"].to_list()) == ["T3", "T8"]
+    sessions = q.worker_sessions(w, "W1", "2026Q3")
+    assert sessions.select("points", "kept_points").rows() == [(4, 3), (2, 2)]
+    pts = q.session_points(w, "W1", sessions["session_id"][0])
+    assert pts["lat"].to_list() == [31.2, 31.201, 31.202]  # the 11 km jump is not drawn
+    assert sorted(q.worker_visits(w, "W1", "2026Q3")["household_id"].to_list()) == ["H1", "H1", "H2"]
+    assert q.worker_visits(w, "W2", "2026Q3").height == 0  # its visit is on 10-01 00:00, Q4
 
 
 def test_freeze_survives_later_publishes_and_export(root, tmp_path):
