@@ -13,6 +13,7 @@ from cockpit.data import NotPublished
 
 st.set_page_config(page_title="社区治理数字驾驶舱", page_icon="🏙️", layout="wide")
 st.markdown(ui.CSS, unsafe_allow_html=True)
+ui.warm_up()  # once per server process, in the background: the pages' heavy imports, while the user logs in
 
 user = ui.login_gate()
 

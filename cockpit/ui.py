@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 import json
+import threading
 import time
 from collections.abc import Callable
 from datetime import date
@@ -292,6 +294,27 @@ def table(
             audit("view", page, f, df.height if total is None else total, name)
             st.session_state[key] = True
     export_buttons(df, name, page, person_level=person_level, filter=f, audit_rows=df.height)
+
+
+# not streamlit_ace: a component declared outside a script run fails to load in the browser
+HEAVY_MODULES = ("pandas", "plotly.express", "pydeck", "shapely.wkt", "xlsxwriter")
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up() -> threading.Thread:
+    """Import what the pages import, on a background thread started once per server process: a
+    page's first visit otherwise pays ~1–2 s of imports (pandas, plotly.express, pydeck, shapely)."""
+
+    def run() -> None:
+        for name in HEAVY_MODULES:
+            try:
+                importlib.import_module(name)
+            except ImportError:  # an optional page's module: that page says so itself
+                pass
+
+    t = threading.Thread(target=run, name="cockpit-warm-up", daemon=True)
+    t.start()
+    return t
 
 
 def csv_bytes(df: pl.DataFrame) -> bytes:

@@ -51,7 +51,11 @@ for r in grids.iter_rows(named=True):
             "fill": colour(r["index"]),
         })
 
-show = st.multiselect("图层", ["网格烦恼指数", "诉求柱状", "诉求热力"], default=["网格烦恼指数", "诉求柱状"], key="map_layers")
+# many grids: the coloured polygons alone by default (columns over 600 grids hide the colours); add layers at will
+show = st.multiselect(
+    "图层", ["网格烦恼指数", "诉求柱状", "诉求热力"], default=["网格烦恼指数", "诉求柱状"] if detail else ["网格烦恼指数"],
+    key="map_layers",
+)
 layers = []
 if "网格烦恼指数" in show:
     layers.append(pdk.Layer("PolygonLayer", polys, get_polygon="polygon", get_fill_color="fill", get_line_color=[200, 220, 255],
@@ -87,7 +91,7 @@ if centre.height > 1:  # fit the shown grids, whether one grid, a street or a di
 else:
     lon, lat = (float(centre["lon"][0]), float(centre["lat"][0])) if centre.height else (121.46, 31.21)
     view = pdk.ViewState(longitude=lon, latitude=lat, zoom=16)
-view.pitch = 40
+view.pitch = 40 if "诉求柱状" in show else 0
 tooltip = {"html": "<b>{name}</b><br/>烦恼指数 {index}<br/>诉求 {tickets} · 人口 {residents}<br/>网格长 {leader}"}
 tile_url = ui.settings().map_tile_url
 if tile_url:  # custom tile layers do not render in st.pydeck_chart (streamlit#5127): standalone deck.gl HTML

@@ -99,28 +99,31 @@ for col, i in zip(cols, APPRAISAL_INDICATORS, strict=True):
     shown = "—" if v is None else (f"{v * 100:.1f}%" if i.unit == "rate" else f"{v:,.1f}" if isinstance(v, float) else f"{v:,}")
     col.metric(i.label, shown, f"得分 {one[f'{i.key}_score']:.1f}", delta_color="off", help=i.description)
 
-t1, t2, t3 = st.tabs(["办结工单", "巡查轨迹", "入户走访"])
-with t1:
-    tickets = q.worker_tickets(w, worker, quarter)
-    ui.table(tickets, f"办结工单_{worker}", "appraisal", height=300)
-with t2:
-    sessions = q.worker_sessions(w, worker, quarter)
-    ui.table(sessions, f"巡查段_{worker}", "appraisal", height=240)
-    if sessions.height:
-        pick = st.selectbox("在地图上显示巡查段", sessions["session_id"].to_list()[::-1], key="session_pick")
-        pts = q.session_points(w, worker, pick)
-        path = [{"path": pts.select("lon", "lat").rows(), "name": pick}]
-        grid = q.grid_boundary(w, one["grid_code"])
-        layers = [pdk.Layer("PathLayer", path, get_path="path", get_color=[34, 211, 238], width_min_pixels=3)]
-        if grid.height and grid["boundary"][0]:
-            from shapely import wkt
+# lazy tabs: only the open one runs, so the track map (a WebGL canvas, the slowest element to draw)
+# is drawn when its tab is opened, not on every view of the leaderboard
+t1, t2, t3 = st.tabs(["办结工单", "巡查轨迹", "入户走访"], key="drill_tab", on_change="rerun")
+if t1.open:
+    with t1:
+        ui.table(q.worker_tickets(w, worker, quarter), f"办结工单_{worker}", "appraisal", height=300)
+if t2.open:
+    with t2:
+        sessions = q.worker_sessions(w, worker, quarter)
+        ui.table(sessions, f"巡查段_{worker}", "appraisal", height=240)
+        if sessions.height:
+            pick = st.selectbox("在地图上显示巡查段", sessions["session_id"].to_list()[::-1], key="session_pick")
+            pts = q.session_points(w, worker, pick)
+            path = [{"path": pts.select("lon", "lat").rows(), "name": pick}]
+            grid = q.grid_boundary(w, one["grid_code"])
+            layers = [pdk.Layer("PathLayer", path, get_path="path", get_color=[34, 211, 238], width_min_pixels=3)]
+            if grid.height and grid["boundary"][0]:
+                from shapely import wkt
 
-            poly = wkt.loads(grid["boundary"][0])
-            rings = [list(g.exterior.coords) for g in getattr(poly, "geoms", [poly])]
-            layers.insert(0, pdk.Layer("PolygonLayer", [{"polygon": r} for r in rings], get_polygon="polygon",
-                                       get_fill_color=[30, 64, 110, 80], get_line_color=[150, 180, 220], line_width_min_pixels=1))
-        view_state = pdk.ViewState(longitude=float(pts["lon"].mean()), latitude=float(pts["lat"].mean()), zoom=15)
-        st.pydeck_chart(pdk.Deck(layers=layers, initial_view_state=view_state, map_style=None), height=380)
-with t3:
-    visits = q.worker_visits(w, worker, quarter)
-    ui.table(visits, f"入户走访_{worker}", "appraisal", height=300)
+                poly = wkt.loads(grid["boundary"][0])
+                rings = [list(g.exterior.coords) for g in getattr(poly, "geoms", [poly])]
+                layers.insert(0, pdk.Layer("PolygonLayer", [{"polygon": r} for r in rings], get_polygon="polygon",
+                                           get_fill_color=[30, 64, 110, 80], get_line_color=[150, 180, 220], line_width_min_pixels=1))
+            view_state = pdk.ViewState(longitude=float(pts["lon"].mean()), latitude=float(pts["lat"].mean()), zoom=15)
+            st.pydeck_chart(pdk.Deck(layers=layers, initial_view_state=view_state, map_style=None), height=380)
+if t3.open:
+    with t3:
+        ui.table(q.worker_visits(w, worker, quarter), f"入户走访_{worker}", "appraisal", height=300)

@@ -23,11 +23,13 @@ from pipelines.geo import Area
 from pipelines.readers import FileRejected, Mapping, canonicalise, is_readable, read_any
 from pipelines.schema import ENTITIES, SOURCES, Entity, entity_for
 from pipelines.settings import Settings
-from pipelines.validate import Refs, transform
+from pipelines.validate import Refs, mark_duplicates, transform
 from warehouse import publish as pub
 from warehouse.analytics import write_analytics
 from warehouse.appraisal import load_frozen
 from warehouse.build import build_models, ensure_tables, raw_columns, write_params
+
+TRANSFORM_SLICE_ROWS = 1_000_000  # rows typed and checked at a time; bounds the ingest's memory on big files
 
 
 class InboxError(Exception):
@@ -169,26 +171,38 @@ def load_file(
     result = FileResult(rel, entity.source, entity.name, digest, "loaded")
     if ignored:
         result.warnings.append("忽略未知列 (ignored unknown columns): " + ", ".join(ignored))
-    typed = transform(
-        canon,
-        entity,
-        refs,
-        mapping,
-        tz=settings.timezone,
-        secret=settings.key_secret(),
-        margin_km=settings.area_margin_km,
-    )
-    good = typed.filter(pl.col("__reason").is_null())
-    bad = typed.filter(pl.col("__reason").is_not_null()).select("__row", "__reason")
     cols = [n for n, _ in raw_columns(entity) if not n.startswith("_")]
-    loaded = good.select(
-        *cols,
-        pl.lit(digest).alias("_file_hash"),
-        pl.col("__row").alias("_row"),
-        pl.lit(run_id).alias("_run_id"),
-    )
-    if loaded.height:
-        con.register("loaded_rows", loaded.to_arrow())
+    keep = list(dict.fromkeys([*cols, *entity.key, *([entity.version_col] if entity.version_col else []), "__row", "__reason"]))
+    # a big file is typed and checked in slices (the checks' helper columns of 16M rows cost GiBs);
+    # the same-key-twice check then runs once over the whole file, as for a small one
+    parts = [
+        transform(
+            canon.slice(start, TRANSFORM_SLICE_ROWS),
+            entity,
+            refs,
+            mapping,
+            tz=settings.timezone,
+            secret=settings.key_secret(),
+            margin_km=settings.area_margin_km,
+            dedupe=False,
+        ).select(keep)
+        for start in range(0, max(canon.height, 1), TRANSFORM_SLICE_ROWS)
+    ]
+    del canon
+    typed = mark_duplicates(pl.concat(parts, rechunk=False) if len(parts) > 1 else parts[0], entity)
+    del parts
+    bad = typed.filter(pl.col("__reason").is_not_null()).select("__row", "__reason")
+    good = typed.filter(pl.col("__reason").is_null())
+    rows_in = typed.height
+    del typed
+    for start in range(0, good.height, TRANSFORM_SLICE_ROWS):
+        chunk = good.slice(start, TRANSFORM_SLICE_ROWS).select(
+            *cols,
+            pl.lit(digest).alias("_file_hash"),
+            pl.col("__row").alias("_row"),
+            pl.lit(run_id).alias("_run_id"),
+        )
+        con.register("loaded_rows", chunk.to_arrow())
         con.execute(f"insert into raw.{entity.table} by name select * from loaded_rows")
         con.unregister("loaded_rows")
     if bad.height:
@@ -207,7 +221,7 @@ def load_file(
         con.register("quarantined_rows", q.to_arrow())
         con.execute("insert into meta.quarantine by name select * from quarantined_rows")
         con.unregister("quarantined_rows")
-    result.rows_in = typed.height
+    result.rows_in = rows_in
     result.loaded = good.height
     result.quarantined = bad.height
     result.reasons = dict(sorted(bad.group_by("__reason").len().iter_rows()))
@@ -243,7 +257,10 @@ def run_ingest(
 
         lap("copy_previous")
         try:
-            con = duckdb.connect(str(version / pub.WAREHOUSE_FILE))
+            con = duckdb.connect(
+                str(version / pub.WAREHOUSE_FILE),
+                config={"memory_limit": settings.ingest_memory_limit, "temp_directory": str(version / "spill")},
+            )
             ensure_tables(con)
             con.execute(
                 "insert into meta.runs values (?, ?, ?, null, 'running', ?, null)",

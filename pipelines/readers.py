@@ -158,24 +158,18 @@ def _mark_encoding(df: pl.DataFrame) -> pl.DataFrame:
 
 def read_csv(path: Path) -> pl.DataFrame:
     data = _open_bytes(path)
+    fast = _read_csv_utf8(data)
+    if fast is not None:
+        return fast
     text, enc = decode(data)
     # valid UTF-8 goes to the parser as it came (no re-encoding of a large file); anything else as UTF-8
     payload = data.removeprefix(b"\xef\xbb\xbf") if enc == "utf-8" and REPLACEMENT not in text else None
+    del data
     if not text.strip():
         return _frame([], [], [], [], [])
     delim = _sniff_delimiter(text)
     try:
-        df = pl.read_csv(
-            io.BytesIO(payload if payload is not None else text.encode("utf-8")),
-            separator=delim,
-            infer_schema=False,
-            has_header=True,
-            truncate_ragged_lines=False,
-            raise_if_empty=False,
-        )
-        df = _dedupe_cols(df).with_columns(
-            pl.lit(None, pl.String).alias("__bad"), pl.lit(None, pl.String).alias("__raw")
-        )
+        df = _parse(payload if payload is not None else text.encode("utf-8"), delim)
         blank_line = "\n\n" in text or "\n\r\n" in text
         if not blank_line and text.rstrip("\r\n").count("\n") == df.height:
             rows = pl.int_range(2, df.height + 2, dtype=pl.Int64, eager=True)  # record k sits on line k + 1
@@ -185,6 +179,35 @@ def read_csv(path: Path) -> pl.DataFrame:
     except pl.exceptions.PolarsError:
         df = _read_csv_slow(text, delim)
     return _mark_encoding(df) if REPLACEMENT in text else df
+
+
+def _parse(payload: bytes, delim: str) -> pl.DataFrame:
+    df = pl.read_csv(
+        io.BytesIO(payload),
+        separator=delim,
+        infer_schema=False,
+        has_header=True,
+        truncate_ragged_lines=False,
+        raise_if_empty=False,
+    )
+    return _dedupe_cols(df).with_columns(pl.lit(None, pl.String).alias("__bad"), pl.lit(None, pl.String).alias("__raw"))
+
+
+def _read_csv_utf8(data: bytes) -> pl.DataFrame | None:
+    """The common case without a decoded copy of the file: valid UTF-8, one record per line, no blank
+    line. None when any of that is not so (the general path then decodes, numbers lines, repairs)."""
+    body = data.removeprefix(b"\xef\xbb\xbf")
+    first = body[: body.find(b"\n")] if b"\n" in body else body
+    if not body or body.isspace() or b'"' in body or b"\n\n" in body or b"\n\r\n" in body:
+        return None
+    delim = "\t" if first.count(b"\t") > first.count(b",") else ","
+    try:
+        df = _parse(body, delim)
+    except (pl.exceptions.PolarsError, UnicodeDecodeError):
+        return None
+    if body.rstrip(b"\r\n").count(b"\n") != df.height:
+        return None
+    return df.with_columns(pl.int_range(2, df.height + 2, dtype=pl.Int64, eager=True).alias("__row"))
 
 
 def _dedupe_cols(df: pl.DataFrame) -> pl.DataFrame:

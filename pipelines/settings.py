@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     quality_chunk_rows: int = Field(
         2_000_000, description="Rows per pandas chunk handed to Great Expectations (bounds its memory)."
     )
+    ingest_memory_limit: str = Field(
+        "4GB", description="DuckDB memory_limit of the ingest (models, checks, analytics copy); beyond it DuckDB spills "
+        "to a temporary folder inside the new version. Keeps the ingest under SPEC §9's 8 GiB with Python's share.",
+    )
     data_docs: bool = Field(True, description="Render Great Expectations Data Docs (HTML) after each run.")
     sla_response_hours_normal: float = Field(
         24.0, description="Response SLA for 一般 tickets, hours (within = ≤)."

@@ -213,8 +213,12 @@ def transform(
     tz: str,
     secret: bytes,
     margin_km: float,
+    dedupe: bool = True,
 ) -> pl.DataFrame:
-    """Typed rows of one file with ``__reason`` (null = loaded). Grain: one row per input record."""
+    """Typed rows of one file with ``__reason`` (null = loaded). Grain: one row per input record.
+
+    ``dedupe=False`` leaves the same-key-twice check to the caller (``mark_duplicates`` over the
+    whole file), for a file transformed in slices."""
     out = _typed(df, entity, mapping, tz, secret)
     if any(c.kind == "wkt" for c in entity.columns):
         wkt = out["boundary"].to_list()
@@ -247,10 +251,10 @@ def transform(
             .then(pl.col("reporter_person_key"))
             .alias("reporter_person_key"),
         )
-    return _duplicates(out, entity)
+    return mark_duplicates(out, entity) if dedupe else out
 
 
-def _duplicates(out: pl.DataFrame, entity: Entity) -> pl.DataFrame:
+def mark_duplicates(out: pl.DataFrame, entity: Entity) -> pl.DataFrame:
     """The same key twice in one file: keep the newest version (then the first row); the rest are duplicate_key.
     Tickets keep every version with a distinct 更新时间 (history); the same 更新时间 twice is a duplicate."""
     if not entity.key:

@@ -91,6 +91,20 @@ def login(d, url: str, username: str, password: str) -> float:
     return first_paint
 
 
+def nav_links(d, tries: int = 10) -> list[tuple[str, str]]:
+    """(href, title) of each sidebar link; read again if the sidebar re-renders while being read."""
+    for i in range(tries):
+        try:
+            links = d.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebarNavLink"]')
+            # a link's text is its icon's ligature name, then the title
+            return [(a.get_attribute("href"), a.text.strip().splitlines()[-1].strip()) for a in links]
+        except FLAKY:
+            if i == tries - 1:
+                raise
+            time.sleep(0.5)
+    return []
+
+
 def visit_all(url: str, username: str, password: str, outdir: Path) -> tuple[list[str], dict[str, float]]:
     """Open every page the user's sidebar lists; return (problems, seconds to settle per page)."""
     outdir.mkdir(parents=True, exist_ok=True)
@@ -99,9 +113,7 @@ def visit_all(url: str, username: str, password: str, outdir: Path) -> tuple[lis
     d = driver()
     try:
         timings["login_form"] = login(d, url, username, password)
-        links = d.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebarNavLink"]')
-        # a link's text is its icon's ligature name, then the title
-        targets = [(a.get_attribute("href"), a.text.strip().splitlines()[-1].strip()) for a in links]
+        targets = nav_links(d)
         if not targets:
             problems.append(f"{username}: no pages in the sidebar")
         for href, title in targets:
@@ -151,8 +163,10 @@ def sql_cancel_roundtrip(url: str, username: str, password: str, outdir: Path) -
             return any("运行中" in e.text for e in x.find_elements(By.CSS_SELECTOR, '[data-testid="stAlert"]'))
 
         for _attempt in range(3):  # the editor sends its text debounced; under load it may arrive late
+            # the editor is a component iframe that loads after the page settles: wait for it, then its textarea
+            WebDriverWait(d, 60, ignored_exceptions=FLAKY).until(lambda x: x.find_elements(By.CSS_SELECTOR, "iframe"))
             d.switch_to.frame(d.find_element(By.CSS_SELECTOR, "iframe"))
-            area = d.find_element(By.CSS_SELECTOR, "textarea")
+            area = WebDriverWait(d, 60, ignored_exceptions=FLAKY).until(lambda x: x.find_element(By.CSS_SELECTOR, "textarea"))
             from selenium.webdriver.common.keys import Keys
 
             area.send_keys(Keys.CONTROL, "a")
