@@ -465,14 +465,18 @@ def care_alerts(wh: Warehouse, scope: Scope, unmasked: set[str] = frozenset()) -
         alone, p_alone = f"(pp.tag_bits_{word} & ?) <> 0", [mask]
     name = "persons.name" if "name" in unmasked else "pp.name_masked"
     phone = "persons.phone" if "phone" in unmasked else "pp.phone_masked"
-    return wh.frame(
-        f"select c.household_id, c.device_id, c.since, round(c.hours_without_usage, 1) as hours_without_usage, "
-        f"pp.building_code, pp.grid_code, {name} as name, {phone} as phone, pp.age "
-        "from mart.care_alerts c "
+    # the elderly people of the alerted households first (a few hundred rows), then their clear
+    # name / phone for the roles that may see them: not a join of the 1M-person registry for everyone
+    people = (
+        "select pp.*, c.device_id, c.since, c.hours_without_usage from mart.care_alerts c "
         "join mart.person_profile pp on pp.household_id = c.household_id "
-        "left join staging.stg_registry__persons persons on persons.person_key = pp.person_key "
-        f"where {alone} and {w.replace('grid_code', 'pp.grid_code').replace('community', 'pp.community')} "
-        "order by c.hours_without_usage desc, c.device_id",
+        f"where {alone} and {w.replace('grid_code', 'pp.grid_code').replace('community', 'pp.community')}"
+    )
+    join = " left join staging.stg_registry__persons persons on persons.person_key = pp.person_key" if unmasked else ""
+    return wh.frame(
+        f"select pp.household_id, pp.device_id, pp.since, round(pp.hours_without_usage, 1) as hours_without_usage, "
+        f"pp.building_code, pp.grid_code, {name} as name, {phone} as phone, pp.age "
+        f"from ({people}) pp{join} order by pp.hours_without_usage desc, pp.device_id, pp.person_key",
         p_alone + p,
     )
 
