@@ -29,6 +29,7 @@ from warehouse.analytics import write_analytics
 from warehouse.appraisal import load_frozen
 from warehouse.build import build_models, ensure_tables, raw_columns, write_params
 
+LOAD_MEMORY_LIMIT = "1GB"  # DuckDB's share while files are read (it only appends then)
 TRANSFORM_SLICE_ROWS = 1_000_000  # rows typed and checked at a time; bounds the ingest's memory on big files
 
 
@@ -167,17 +168,16 @@ def load_file(
 ) -> FileResult:
     rel = str(path.relative_to(inbox))
     original = read_any(path, entity)
-    canon, ignored = canonicalise(original, entity, mapping, path)
     result = FileResult(rel, entity.source, entity.name, digest, "loaded")
-    if ignored:
-        result.warnings.append("忽略未知列 (ignored unknown columns): " + ", ".join(ignored))
     cols = [n for n, _ in raw_columns(entity) if not n.startswith("_")]
     keep = list(dict.fromkeys([*cols, *entity.key, *([entity.version_col] if entity.version_col else []), "__row", "__reason"]))
-    # a big file is typed and checked in slices (the checks' helper columns of 16M rows cost GiBs);
-    # the same-key-twice check then runs once over the whole file, as for a small one
-    parts = [
-        transform(
-            canon.slice(start, TRANSFORM_SLICE_ROWS),
+    # a big file is canonicalised, typed and checked in slices (the checks' helper columns of 16M
+    # rows cost GiBs); the same-key-twice check then runs once over the whole file, as for a small one
+    parts, ignored = [], []
+    for start in range(0, max(original.height, 1), TRANSFORM_SLICE_ROWS):
+        canon, ignored = canonicalise(original.slice(start, TRANSFORM_SLICE_ROWS), entity, mapping, path)
+        typed_part = transform(
+            canon,
             entity,
             refs,
             mapping,
@@ -185,14 +185,15 @@ def load_file(
             secret=settings.key_secret(),
             margin_km=settings.area_margin_km,
             dedupe=False,
-        ).select(keep)
-        for start in range(0, max(canon.height, 1), TRANSFORM_SLICE_ROWS)
-    ]
-    del canon
+        )
+        parts.append(typed_part.select(keep))
+        del canon, typed_part
+    if ignored:
+        result.warnings.append("忽略未知列 (ignored unknown columns): " + ", ".join(ignored))
     typed = mark_duplicates(pl.concat(parts, rechunk=False) if len(parts) > 1 else parts[0], entity)
     del parts
     bad = typed.filter(pl.col("__reason").is_not_null()).select("__row", "__reason")
-    good = typed.filter(pl.col("__reason").is_null())
+    good = typed if bad.is_empty() else typed.filter(pl.col("__reason").is_null())  # no copy when all is well
     rows_in = typed.height
     del typed
     for start in range(0, good.height, TRANSFORM_SLICE_ROWS):
@@ -259,7 +260,9 @@ def run_ingest(
         try:
             con = duckdb.connect(
                 str(version / pub.WAREHOUSE_FILE),
-                config={"memory_limit": settings.ingest_memory_limit, "temp_directory": str(version / "spill")},
+                # loading only appends, and Python holds the file's frames meanwhile: DuckDB gets 1 GB
+                # then, and ingest_memory_limit from the models on
+                config={"memory_limit": LOAD_MEMORY_LIMIT, "temp_directory": str(version / "spill")},
             )
             ensure_tables(con)
             con.execute(
@@ -332,6 +335,7 @@ def run_ingest(
                 raise InboxError("\n".join(result.errors))
             if progress:
                 task2 = progress.add_task("构建模型 (models)", total=None)
+            con.execute(f"set memory_limit = '{settings.ingest_memory_limit}'")
             write_params(con, as_of, settings)
             load_frozen(con, settings.warehouse)
             build_models(con)

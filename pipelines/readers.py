@@ -12,6 +12,7 @@ import csv
 import gzip
 import io
 import json
+import mmap
 import tomllib
 import xml.etree.ElementTree as ET
 import zipfile
@@ -157,6 +158,11 @@ def _mark_encoding(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def read_csv(path: Path) -> pl.DataFrame:
+    if not path.name.lower().endswith(".gz") and path.stat().st_size > 0:
+        with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            fast = _read_csv_utf8(mapped, path)  # a plain file is parsed from disk: no copy of it in memory
+        if fast is not None:
+            return fast
     data = _open_bytes(path)
     fast = _read_csv_utf8(data)
     if fast is not None:
@@ -181,9 +187,13 @@ def read_csv(path: Path) -> pl.DataFrame:
     return _mark_encoding(df) if REPLACEMENT in text else df
 
 
-def _parse(payload: bytes, delim: str) -> pl.DataFrame:
+def _count_newlines(mapped: mmap.mmap, end: int, step: int = 64 << 20) -> int:
+    return sum(mapped[i : min(i + step, end)].count(b"\n") for i in range(0, end, step))
+
+
+def _parse(payload: bytes | Path, delim: str) -> pl.DataFrame:
     df = pl.read_csv(
-        io.BytesIO(payload),
+        payload if isinstance(payload, Path) else io.BytesIO(payload),
         separator=delim,
         infer_schema=False,
         has_header=True,
@@ -193,19 +203,28 @@ def _parse(payload: bytes, delim: str) -> pl.DataFrame:
     return _dedupe_cols(df).with_columns(pl.lit(None, pl.String).alias("__bad"), pl.lit(None, pl.String).alias("__raw"))
 
 
-def _read_csv_utf8(data: bytes) -> pl.DataFrame | None:
-    """The common case without a decoded copy of the file: valid UTF-8, one record per line, no blank
-    line. None when any of that is not so (the general path then decodes, numbers lines, repairs)."""
-    body = data.removeprefix(b"\xef\xbb\xbf")
-    first = body[: body.find(b"\n")] if b"\n" in body else body
-    if not body or body.isspace() or b'"' in body or b"\n\n" in body or b"\n\r\n" in body:
+def _read_csv_utf8(data: bytes | mmap.mmap, path: Path | None = None) -> pl.DataFrame | None:
+    """The common case without a decoded copy of the file: valid UTF-8 without a BOM, one record per
+    line, no blank line, no quotes. ``data`` is the file's bytes, or the file mapped (then polars
+    reads ``path`` itself). None when any of that is not so: the general path decodes, numbers
+    lines and repairs."""
+    n = len(data)
+    if not n or data[:3] == b"\xef\xbb\xbf" or data.find(b'"') >= 0 or data.find(b"\n\n") >= 0 or data.find(b"\n\r\n") >= 0:
+        return None
+    end = data.find(b"\n")
+    first = data[: end if end >= 0 else n]
+    if not first.strip():
         return None
     delim = "\t" if first.count(b"\t") > first.count(b",") else ","
     try:
-        df = _parse(body, delim)
+        df = _parse(path if path is not None else data, delim)
     except (pl.exceptions.PolarsError, UnicodeDecodeError):
         return None
-    if body.rstrip(b"\r\n").count(b"\n") != df.height:
+    last = n
+    while last and data[last - 1 : last] in (b"\n", b"\r"):
+        last -= 1
+    lines = data.count(b"\n", 0, last) if isinstance(data, bytes) else _count_newlines(data, last)
+    if lines != df.height:
         return None
     return df.with_columns(pl.int_range(2, df.height + 2, dtype=pl.Int64, eager=True).alias("__row"))
 

@@ -38,7 +38,7 @@ class Settings(BaseSettings):
         2_000_000, description="Rows per pandas chunk handed to Great Expectations (bounds its memory)."
     )
     ingest_memory_limit: str = Field(
-        "4GB", description="DuckDB memory_limit of the ingest (models, checks, analytics copy); beyond it DuckDB spills "
+        "4GB", description="DuckDB memory_limit of the ingest's models, checks and analytics copy (1GB while files are read); beyond it DuckDB spills "
         "to a temporary folder inside the new version. Keeps the ingest under SPEC §9's 8 GiB with Python's share.",
     )
     data_docs: bool = Field(True, description="Render Great Expectations Data Docs (HTML) after each run.")
