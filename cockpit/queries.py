@@ -459,10 +459,9 @@ def whistle_response(wh: Warehouse, scope: Scope) -> pl.DataFrame:
 
 def care_alerts(wh: Warehouse, scope: Scope, unmasked: set[str] = frozenset()) -> pl.DataFrame:
     w, p = scope.where(month=None)
-    masks, _ = _tag_masks(wh, ("独居老人",))
-    alone, p_alone = "false", []
-    for word, mask in masks.items():
-        alone, p_alone = f"(pp.tag_bits_{word} & ?) <> 0", [mask]
+    masks, known = _tag_masks(wh, ("独居老人",))  # one tag: one word and its bit
+    (word, mask), = masks.items() if known else ((0, 0),)
+    alone, p_alone = f"(pp.tag_bits_{word} & ?) <> 0", [mask]  # mask 0 (nobody carries it): no row
     name = "persons.name" if "name" in unmasked else "pp.name_masked"
     phone = "persons.phone" if "phone" in unmasked else "pp.phone_masked"
     # the elderly people of the alerted households first (a few hundred rows), then their clear

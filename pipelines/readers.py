@@ -158,13 +158,15 @@ def _mark_encoding(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def read_csv(path: Path) -> pl.DataFrame:
-    if not path.name.lower().endswith(".gz") and path.stat().st_size > 0:
-        with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-            fast = _read_csv_utf8(mapped, path)  # a plain file is parsed from disk: no copy of it in memory
-        if fast is not None:
-            return fast
-    data = _open_bytes(path)
-    fast = _read_csv_utf8(data)
+    if path.name.lower().endswith(".gz"):
+        data = _open_bytes(path)
+        fast = _read_csv_utf8(data)
+    else:  # a plain file is checked mapped and parsed from disk: no copy of it in memory
+        fast = None
+        if path.stat().st_size > 0:
+            with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                fast = _read_csv_utf8(mapped, path)
+        data = None if fast is not None else _open_bytes(path)
     if fast is not None:
         return fast
     text, enc = decode(data)
