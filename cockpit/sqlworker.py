@@ -10,8 +10,9 @@ Layers, each enough on its own for what it guards:
    are out of reach, the query is interrupted at the time limit, and the process is killed if it
    does not stop. The file itself holds nothing an analyst may not see (no ID number, phone, name).
 
-Results come back as an Arrow IPC file of at most ``max_rows_export`` rows; the row count is
-counted by streaming the rest, up to ``count_cap``.
+Results come back as an Arrow IPC file of at most ``max_rows_export`` rows, read into memory and
+deleted as soon as the worker is done (whatever the outcome); the row count is counted by
+streaming the rest, up to ``count_cap``.
 """
 
 from __future__ import annotations
@@ -84,16 +85,13 @@ class Result:
     peak_rss_mb: float | None = None
     line: int | None = None
     col: int | None = None
+    frame: object = field(default=None, repr=False)  # the rows, read from arrow_path before it is deleted
 
     def table(self):
         """The fetched rows (≤ max_rows_export) as a Polars DataFrame."""
         import polars as pl
-        import pyarrow.ipc as ipc
 
-        if not self.arrow_path or not os.path.exists(self.arrow_path):
-            return pl.DataFrame()
-        with ipc.open_file(self.arrow_path) as r:
-            return pl.from_arrow(r.read_all())
+        return self.frame if self.frame is not None else pl.DataFrame()
 
 
 class QueryHandle:
@@ -136,14 +134,33 @@ class QueryHandle:
                 return None
             self.proc.kill()
             self.proc.wait()
+            self._remove_out()
             return Result("killed", "查询未能及时停止，查询进程已被终止。", seconds=time.time() - self.started)
         stdout = self.proc.stdout.read()
         try:
             data = json.loads(stdout.strip().splitlines()[-1])
         except (ValueError, IndexError):
+            self._remove_out()
             err = self.proc.stderr.read()[-500:]
             return Result("error", f"查询进程异常退出（{self.proc.returncode}）：{err}", seconds=time.time() - self.started)
-        return Result(**data)
+        result = Result(**data)
+        try:
+            if result.outcome == "ok" and result.arrow_path:
+                import polars as pl
+                import pyarrow.ipc as ipc
+
+                with ipc.open_file(result.arrow_path) as r:
+                    result.frame = pl.from_arrow(r.read_all())
+        finally:
+            self._remove_out()
+        return result
+
+    def _remove_out(self) -> None:
+        """The worker's result file is only a hand-over: it never outlives the query."""
+        try:
+            os.unlink(self.out)
+        except FileNotFoundError:
+            pass
 
 
 def run_query(analytics_path: Path, sql: str, limits: Limits | None = None, *, validate: bool = True) -> Result:

@@ -4,6 +4,7 @@ outside the analytics file or changes anything."""
 from __future__ import annotations
 
 import hashlib
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -168,3 +169,19 @@ def test_each_query_gets_a_fresh_process(files):
     b = run_query(analytics, "attach ':memory:' as scratch", Limits(timeout=10), validate=False)
     c = run_query(analytics, "select count(*) from duckdb_databases() where database_name = 'scratch'", Limits(timeout=10))
     assert a.outcome == "ok" and b.outcome in ("ok", "error") and c.table().item() == 0
+
+
+def test_result_files_never_outlive_the_query(files, monkeypatch, tmp_path):
+    """The worker hands rows over in a temp file; it is gone after every outcome (664 had piled up in /tmp)."""
+    _, analytics = files
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+    ok = run_query(analytics, "select range as n from range(5)", Limits(timeout=10))
+    err = run_query(analytics, "select * from no_such_table", Limits(timeout=10))
+    slow = QueryHandle(analytics, "select count(*) from range(1000000000000) t(i)", Limits(timeout=30))
+    time.sleep(0.5)
+    slow.cancel()
+    cancelled = slow.wait()
+    assert (ok.outcome, err.outcome, cancelled.outcome) == ("ok", "error", "cancelled")
+    assert ok.table()["n"].to_list() == [0, 1, 2, 3, 4]  # read before the file went
+    assert list(tmp_path.glob("cockpit_sql_*")) == []
