@@ -133,6 +133,7 @@ def measure(scale: str, work: Path, inbox_given: Path | None = None) -> tuple[di
         "loaded": sum(f["loaded"] for f in report["files"]),
         "quarantined": sum(f["quarantined"] for f in report["files"]),
         **{f"stage_{k}_s": v for k, v in report["stages"].items()},
+        **{f"stage_{k}_peak_rss_mib": v for k, v in report.get("stage_peak_rss_mib", {}).items()},
     }
     return figures, wh
 

@@ -42,6 +42,8 @@ class Area:
             self.area_km = self._to_km(shapely.MultiPoint(pts).convex_hull)
         else:
             self.area_km = None
+        if self.area_km is not None:
+            shapely.prepare(self.area_km)  # most points lie inside: a prepared containment test settles them
 
     @property
     def empty(self) -> bool:
@@ -63,7 +65,10 @@ class Area:
             return out
         x = (lon[ok] - self.lon0) * self.kx
         y = (lat[ok] - self.lat0) * KM_PER_DEG_LAT
-        out[ok] = shapely.distance(self.area_km, shapely.points(x, y))
+        km = np.zeros(len(x))
+        outside = ~shapely.contains_xy(self.area_km, x, y)
+        km[outside] = shapely.distance(self.area_km, shapely.points(x[outside], y[outside]))
+        out[ok] = km
         return out
 
     def grid_of(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import resource
 import signal
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -68,6 +69,7 @@ class RunResult:
     errors: list[str]
     seconds: float = 0.0
     stages: dict[str, float] = field(default_factory=dict)  # wall seconds per step of the run
+    stage_peak_rss_mib: dict[str, int] = field(default_factory=dict)  # the process's peak RSS at the end of each step
 
     @property
     def critical_failures(self) -> list[dict]:
@@ -254,6 +256,7 @@ def run_ingest(
         def lap(stage: str) -> None:
             now = datetime.now()
             result.stages[stage] = round((now - clock[0]).total_seconds(), 2)
+            result.stage_peak_rss_mib[stage] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
             clock[0] = now
 
         lap("copy_previous")

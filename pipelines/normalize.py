@@ -6,7 +6,6 @@ bad value of that kind (bad_timestamp, invalid_value, ...).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from datetime import date
 from functools import cache
@@ -46,10 +45,19 @@ EXCEL_EPOCH = date(1899, 12, 30)
 TAG_SEPARATORS = r"[;；,，、|]"
 
 
-def halfwidth(expr: pl.Expr) -> pl.Expr:
-    """Full-width digits, letters and punctuation to ASCII; trim; blank → null."""
-    e = expr.str.replace_many(FULLWIDTH, HALFWIDTH).str.strip_chars()
+FULLWIDTH_RE = "[\uff01-\uff5e\u3000]"
+
+
+def halfwidth(expr: pl.Expr, wide: bool = True) -> pl.Expr:
+    """Full-width digits, letters and punctuation to ASCII; trim; blank → null.
+    ``wide=False`` says the column holds no full-width character (see ``has_fullwidth``): trim only."""
+    e = (expr.str.replace_many(FULLWIDTH, HALFWIDTH) if wide else expr).str.strip_chars()
     return pl.when(e == "").then(None).otherwise(e)
+
+
+def has_fullwidth(values: pl.Series) -> bool:
+    """Whether any value has a full-width character: a scan costs a fifth of the replacement it can skip."""
+    return bool(values.str.contains(FULLWIDTH_RE).any())
 
 
 def blank_to_null(expr: pl.Expr) -> pl.Expr:
@@ -108,7 +116,7 @@ def parse_timestamps(values: pl.Series, tz: str = "Asia/Shanghai", fmt: str | No
     whole column, and only the values it misses go through every form — the same answers as
     ``parse_timestamp`` at a fraction of the cost on large files.
     """
-    clean = pl.select(halfwidth(pl.lit(values))).to_series().rename(values.name)
+    clean = pl.select(halfwidth(pl.lit(values), has_fullwidth(values))).to_series().rename(values.name)
     if fmt:
         return pl.select(pl.lit(clean).str.strptime(pl.Datetime("us"), fmt, strict=False)).to_series()
     sample = clean.drop_nulls().head(200)
@@ -128,13 +136,13 @@ def parse_timestamps(values: pl.Series, tz: str = "Asia/Shanghai", fmt: str | No
     return out.rename(values.name)
 
 
-def parse_float(expr: pl.Expr) -> pl.Expr:
-    return halfwidth(expr).str.replace_all(",", "").cast(pl.Float64, strict=False)
+def parse_float(expr: pl.Expr, wide: bool = True) -> pl.Expr:
+    return halfwidth(expr, wide).str.replace_all(",", "").cast(pl.Float64, strict=False)
 
 
-def parse_phone(expr: pl.Expr) -> pl.Expr:
+def parse_phone(expr: pl.Expr, wide: bool = True) -> pl.Expr:
     """+86 / 0086 prefixes, spaces, dashes, brackets removed: '+86 138-0013-8000' → '13800138000'."""
-    s = halfwidth(expr).str.replace_all(r"[\s\-()（）.]", "")
+    s = halfwidth(expr, wide).str.replace_all(r"[\s\-()（）.]", "")
     s = s.str.replace(r"^(\+86|0086)", "")
     s = pl.when((s.str.len_chars() == 13) & s.str.starts_with("861")).then(s.str.slice(2)).otherwise(s)
     return pl.when(s.str.contains(r"^\d{7,12}$")).then(s).otherwise(None)
@@ -159,48 +167,61 @@ def _birth_place_ok(county: str, year: int) -> bool:
         return False
 
 
-def _check_id(n: str) -> str | None:
-    """python-stdnum's ``ric.validate`` step by step (length, digits, check digit, birth date, birth place),
-    with the slow birth-place lookup memoised. Returns a reason code or None."""
-    if len(n) != 18 or not n[:17].isdigit():
-        return "bad_id_format"
-    if n[-1] != ric.calc_check_digit(n):
-        return "bad_id_checksum"
-    try:
-        birth = ric.get_birth_date(n)
-    except ValidationError:
-        return "bad_id_format"
-    return None if _birth_place_ok(n[:6], birth.year) else "bad_id_format"
+ID_WEIGHTS = [pow(2, 17 - i, 11) for i in range(17)]  # GB 11643: ISO 7064 MOD 11-2 over the first 17 digits
 
 
 def id_checks(values: pl.Series) -> pl.DataFrame:
-    """Validate ID numbers (GB 11643) with python-stdnum. One row per input value:
+    """Validate ID numbers (GB 11643) the way python-stdnum's ``ric.validate`` does — length, digits,
+    check digit, birth date, birth place, in that order — as column expressions. One row per input value:
     id_norm (18 chars, upper-case X), id_error (reason code or null), id_birth (date), id_gender ('男'/'女').
-    """
-    uniques = values.unique().drop_nulls()
-    norm, err, birth, gender = [], [], [], []
-    for v in uniques.to_list():
-        n = v.replace(" ", "").replace("-", "").upper()  # what ric.compact removes
-        e = _check_id(n)
-        norm.append(n)
-        err.append(e)
-        birth.append(None if e else date(int(n[6:10]), int(n[10:12]), int(n[12:14])))
-        gender.append(None if e else ("男" if int(n[16]) % 2 == 1 else "女"))
-    table = pl.DataFrame(
-        {"__v": uniques, "id_norm": norm, "id_error": err, "id_birth": birth, "id_gender": gender},
-        schema={
-            "__v": pl.String,
-            "id_norm": pl.String,
-            "id_error": pl.String,
-            "id_birth": pl.Date,
-            "id_gender": pl.String,
-        },
+
+    Per-value ``ric.validate`` cost 8 s of every 14 s a 550k-row ticket file took at district scale; the
+    vectorised check digit and date give the same answers (a test compares them on mutated numbers), and
+    the birth-place lookup, the one step left to python-stdnum, runs once per (county, year)."""
+    n = pl.col("__v").str.replace_all(r"[ \-]", "").str.to_uppercase()  # what ric.compact removes
+    digits = [pl.col("id_norm").str.slice(i, 1).cast(pl.Int64, strict=False) for i in range(17)]
+    check = (12 - pl.sum_horizontal([d * w for d, w in zip(digits, ID_WEIGHTS, strict=True)]) % 11) % 11
+    t = (
+        pl.DataFrame({"__v": values.unique().drop_nulls()}, schema={"__v": pl.String})
+        .with_columns(n.alias("id_norm"))
+        .with_columns(
+            ((pl.col("id_norm").str.len_chars() == 18) & pl.col("id_norm").str.contains(r"^[0-9]{17}")).alias("__fmt"),
+            pl.when(check == 10).then(pl.lit("X")).otherwise(check.cast(pl.String)).alias("__check"),
+            pl.col("id_norm").str.slice(6, 8).str.strptime(pl.Date, "%Y%m%d", strict=False).alias("__birth"),
+        )
+        .with_columns(
+            (pl.col("__fmt") & (pl.col("id_norm").str.slice(17, 1) == pl.col("__check"))).alias("__sum_ok"),
+            pl.col("id_norm").str.slice(0, 6).alias("__county"),
+        )
     )
-    return pl.DataFrame({"__v": values}).join(table, on="__v", how="left", maintain_order="left").drop("__v")
+    places = t.filter(pl.col("__sum_ok") & pl.col("__birth").is_not_null()).select(
+        "__county", pl.col("__birth").dt.year().alias("__year")
+    ).unique()
+    places = places.with_columns(
+        pl.Series("__place_ok", [_birth_place_ok(c, y) for c, y in places.iter_rows()], dtype=pl.Boolean)
+    )
+    t = t.with_columns(pl.col("__birth").dt.year().alias("__year")).join(
+        places, on=["__county", "__year"], how="left"
+    )
+    err = (
+        pl.when(~pl.col("__fmt")).then(pl.lit("bad_id_format"))
+        .when(~pl.col("__sum_ok")).then(pl.lit("bad_id_checksum"))
+        .when(pl.col("__birth").is_null() | ~pl.col("__place_ok")).then(pl.lit("bad_id_format"))
+    )
+    t = t.select(
+        "__v",
+        "id_norm",
+        err.alias("id_error"),
+        pl.when(err.is_null()).then(pl.col("__birth")).alias("id_birth"),
+        pl.when(err.is_null())
+        .then(pl.when(pl.col("id_norm").str.slice(16, 1).cast(pl.Int64, strict=False) % 2 == 1).then(pl.lit("男")).otherwise(pl.lit("女")))
+        .alias("id_gender"),
+    )
+    return pl.DataFrame({"__v": values}).join(t, on="__v", how="left", maintain_order="left").drop("__v")
 
 
 def person_key(values: pl.Series, secret: bytes) -> pl.Series:
     """Keyed hash of a normalised ID number (HMAC-SHA256, 32 hex chars): the only person key outside PII tables."""
     uniques = values.unique().drop_nulls()
-    keys = {v: hmac.new(secret, v.encode(), hashlib.sha256).hexdigest()[:32] for v in uniques.to_list()}
+    keys = {v: hmac.digest(secret, v.encode(), "sha256").hex()[:32] for v in uniques.to_list()}  # one-shot C HMAC
     return values.replace_strict(keys, default=None, return_dtype=pl.String)

@@ -19,6 +19,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from pipelines.schema import Entity, header_names
@@ -374,23 +375,49 @@ def read_json(path: Path) -> pl.DataFrame:
 
 
 def read_jsonl(path: Path) -> pl.DataFrame:
-    text, _ = decode(_open_bytes(path))
-    fast = _read_jsonl_fast(text)
-    return fast if fast is not None else _read_jsonl_lines(text)
+    data = _open_bytes(path)
+    fast = _read_jsonl_fast(data)
+    return fast if fast is not None else _read_jsonl_lines(decode(data)[0])
 
 
-def _read_jsonl_fast(text: str) -> pl.DataFrame | None:
-    """Polars' own NDJSON reader for the usual file (one flat object a line, no blank line, all decodable);
-    None when a line needs the careful path."""
-    body = text.rstrip("\n")
-    if not body or "\n\n" in body or REPLACEMENT in body or "\r" in body:
+def _jsonl_keys(lines: pl.DataFrame) -> list[str]:
+    """Every key of every line, in order of first appearance: DuckDB groups the lines by their key lists
+    (a few kinds per export), then each key not on the first line is placed by its first line."""
+    con = duckdb.connect()
+    con.register("lines", lines)
+    kinds = [k for (k,) in con.execute("select json_keys(j) from lines group by all").fetchall()]
+    con.close()
+    head = json.loads(lines.item(0, 0))
+    if not isinstance(head, dict):
+        raise ValueError("not an object")
+    first = list(head)
+    late = {k for kind in kinds for k in kind} - set(first)
+    at = {}
+    for k in late:  # as written in the file, usually; else after every placed key
+        hits = lines["j"].str.contains(json.dumps(k, ensure_ascii=False), literal=True).arg_true()
+        at[k] = hits[0] if len(hits) else lines.height
+    return first + sorted(late, key=lambda k: (at[k], k))
+
+
+def _read_jsonl_fast(data: bytes) -> pl.DataFrame | None:
+    """The usual file — valid UTF-8, one flat object a line, no blank line — on the bytes, with no decoded
+    copy: the keys first (Polars' own schema inference over 16M lines cost 26 s of a 69 s read), then
+    Polars' NDJSON reader with every value as text. None when a line needs the careful path."""
+    end = len(data)
+    while end and data[end - 1] == 0x0A:
+        end -= 1
+    if not end or data.startswith(b"\xef\xbb\xbf") or data.find(b"\n\n", 0, end) >= 0 or data.find(b"\r", 0, end) >= 0:
         return None
     try:
-        df = pl.read_ndjson(io.BytesIO(body.encode("utf-8")), infer_schema_length=None)
-        df = df.with_columns(pl.all().cast(pl.String))
-    except (pl.exceptions.PolarsError, ValueError):
-        return None
-    if df.height != body.count("\n") + 1:
+        lines = pl.read_csv(
+            data, has_header=False, separator="\x1f", quote_char=None, new_columns=["j"], schema={"j": pl.String}
+        )  # raw control characters cannot occur in valid JSON, so 0x1F never splits a line
+        if lines.height != data.count(b"\n", 0, end) + 1:
+            return None
+        keys = _jsonl_keys(lines)
+        del lines
+        df = pl.read_ndjson(data, schema={k: pl.String for k in keys})
+    except (pl.exceptions.PolarsError, duckdb.Error, ValueError):
         return None
     df = _dedupe_cols(df).with_columns(
         pl.when(pl.all().str.strip_chars().str.to_lowercase() == "null")

@@ -17,6 +17,7 @@ from pipelines.geo import Area, gcj02_to_wgs84
 from pipelines.normalize import (
     blank_to_null,
     halfwidth,
+    has_fullwidth,
     id_checks,
     parse_float,
     parse_phone,
@@ -46,18 +47,19 @@ def _typed(df: pl.DataFrame, entity: Entity, mapping: Mapping, tz: str, secret: 
     exprs = []
     for c in entity.columns:
         src = pl.col(c.name)
+        wide = c.kind in ("float", "lon", "lat", "int", "phone", "code", "enum", "id") and has_fullwidth(df[c.name])
         if c.kind == "ts":
             exprs.append(pl.lit(parse_timestamps(df[c.name], tz, mapping.formats.get(c.name))).alias(c.name))
         elif c.kind in ("float", "lon", "lat"):
-            exprs.append(parse_float(src).alias(c.name))
+            exprs.append(parse_float(src, wide).alias(c.name))
         elif c.kind == "int":
-            exprs.append(parse_float(src).round(0).cast(pl.Int64, strict=False).alias(c.name))
+            exprs.append(parse_float(src, wide).round(0).cast(pl.Int64, strict=False).alias(c.name))
         elif c.kind == "phone":
-            exprs.append(parse_phone(src).alias(c.name))
+            exprs.append(parse_phone(src, wide).alias(c.name))
         elif c.kind == "tags":
             exprs.append(parse_tags(src).alias(c.name))
         elif c.kind in ("code", "enum", "id"):
-            e = halfwidth(src)
+            e = halfwidth(src, wide)
             if c.default is not None:
                 e = e.fill_null(pl.lit(c.default))
             exprs.append(e.alias(c.name))
@@ -132,14 +134,14 @@ def _checks(out: pl.DataFrame, entity: Entity) -> list[tuple[str, pl.Expr]]:
     return checks
 
 
-def _coord_checks(out: pl.DataFrame, refs: Refs, margin_km: float) -> tuple[np.ndarray, np.ndarray]:
-    """(point's grid code or None, point lies beyond the margin) per row."""
+def _coord_checks(out: pl.DataFrame, refs: Refs, margin_km: float, grids: bool = True) -> tuple[np.ndarray | None, np.ndarray]:
+    """(point's grid code or None — only when ``grids`` —, point lies beyond the margin) per row."""
     lon = out["lon"].cast(pl.Float64).fill_null(np.nan).to_numpy()
     lat = out["lat"].cast(pl.Float64).fill_null(np.nan).to_numpy()
     if refs.area is None or refs.area.empty:
         return np.full(len(lon), None, dtype=object), np.zeros(len(lon), dtype=bool)
     km = refs.area.km_outside(lon, lat)
-    return refs.area.grid_of(lon, lat), np.nan_to_num(km, nan=0.0) > margin_km
+    return refs.area.grid_of(lon, lat) if grids else None, np.nan_to_num(km, nan=0.0) > margin_km
 
 
 def _references(out: pl.DataFrame, entity: Entity, refs: Refs, margin_km: float) -> tuple[pl.DataFrame, list]:
@@ -158,7 +160,7 @@ def _references(out: pl.DataFrame, entity: Entity, refs: Refs, margin_km: float)
             )
         )
     if name in ("buildings", "devices", "tracks"):
-        _, far = _coord_checks(out, refs, margin_km)
+        _, far = _coord_checks(out, refs, margin_km, grids=False)
         out = out.with_columns(pl.Series("__far", far))
         checks.append(("coordinates_out_of_area", pl.col("__far")))
     if name == "devices":

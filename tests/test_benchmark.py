@@ -27,5 +27,8 @@ def test_benchmark_json_is_complete(tmp_path):
     for k in ("ingest_s", "duckdb_read_s", "page_query_p50_ms", "page_query_p95_ms", "tag_filter_ms", "pandas_baseline_ratio"):
         assert isinstance(figures[k], int | float) and figures[k] > 0, k
     assert figures["page_query_p95_ms"] >= figures["page_query_p50_ms"]
+    # where the ingest's memory peak is: the process's peak RSS at the end of each step, never falling
+    peaks = [figures[f"stage_{s}_peak_rss_mib"] for s in ("read_validate_load", "models", "quality", "analytics")]
+    assert peaks == sorted(peaks) and peaks[0] > 50 and peaks[-1] <= figures["ingest_peak_rss_mib"] + 1
     assert figures["page_queries"] >= 3 * 20  # every page's queries, for three scopes
     assert "page_query_p50_ms" in p.stdout and "target" in p.stdout

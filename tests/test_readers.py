@@ -217,9 +217,16 @@ def test_jsonl_fast_path_equals_line_by_line():
         {"设备编号": "D3", "事件时间": "null", "事件类型": "心跳", "数值": 7},
     ]
     text = "\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n"
-    fast, slow = _read_jsonl_fast(text), _read_jsonl_lines(text)
+    fast, slow = _read_jsonl_fast(text.encode()), _read_jsonl_lines(text)
     assert fast is not None
+    # every key, in order of first appearance: 处置结果 first shows on line 2
+    assert fast.columns[:5] == ["设备编号", "事件时间", "事件类型", "数值", "处置结果"] == slow.columns[:5]
     as_numbers = pl.col("数值").cast(pl.Float64)  # 7 may read as "7.0": the same number once parsed
     fast, slow = (f.with_columns(as_numbers).select(sorted(f.columns)) for f in (fast, slow))
     assert fast.equals(slow)
-    assert _read_jsonl_fast(text + "{broken\n") is None  # a malformed line takes the careful path
+    data = text.encode()
+    assert _read_jsonl_fast(data + b"{broken\n") is None  # a malformed line takes the careful path
+    assert _read_jsonl_fast(data.replace("误报".encode(), b"\xff\xfe")) is None  # so does a byte that is not UTF-8
+    assert _read_jsonl_fast(data.replace(b"\n", b"\r\n")) is None
+    assert _read_jsonl_fast(data.replace(b"\n", b"\n\n", 1)) is None  # a blank line would shift line numbers
+    assert _read_jsonl_fast(b"[1, 2]\n") is None
