@@ -225,3 +225,45 @@ def test_sql_page_runs_audits_and_keeps_history(env):
     at.text_input(key="sql_save_name").input("每网格工单")
     at.button(key="sql_save").click().run()
     assert [q["name"] for q in store.saved_queries(env["state"], "analyst1")] == ["每网格工单"]
+
+
+def test_map_opens_flat_and_draws_3d_on_request(env):
+    """烦恼指数图 opens on the SVG map (no WebGL): every grid with a boundary gets one hover card naming its
+    网格长, and the grid worker's scope shows one circle per building with tickets; 三维图 switches to deck.gl."""
+    import json
+
+    with connect_current(env["warehouse"]) as con:
+        grids_drawn = con.execute("select count(*) from mart.grid_profile where boundary is not null").fetchone()[0]
+        grid_rows = con.execute(
+            "select g.grid_code, w.name from mart.grid_profile g left join staging.stg_registry__workers w "
+            "on w.worker_id = g.grid_leader_id where g.boundary is not null order by g.grid_code"
+        ).fetchall()
+    at = app_as(user_for("leader", env))
+    at.run()
+    at.switch_page(PAGES["map"][0]).run()
+    assert not at.exception and at.radio(key="map_mode").value == "平面图"
+    assert not at.get("deck_gl_json_chart")
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    cards = [t for d in fig["data"] for t in d.get("text") or [] if "网格长" in t]
+    assert len(cards) == grids_drawn > 1
+    code, leader = grid_rows[0]
+    assert any(t.startswith(f"<b>{code} ") and f"网格长 {leader or '—'}" in t for t in cards)
+    assert all(d.get("type") == "scatter" for d in fig["data"])  # SVG traces only: nothing fetched, nothing WebGL
+
+    at.radio(key="map_mode").set_value("三维图（柱状 / 热力）").run()
+    assert not at.exception and not at.get("plotly_chart")
+    deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    assert "PolygonLayer" in [layer["@@type"] for layer in deck["layers"]]
+
+    worker = app_as(user_for("grid_worker", env))
+    worker.run()
+    worker.switch_page(PAGES["map"][0]).run()
+    with connect_current(env["warehouse"]) as con:
+        busy = con.execute(
+            "select count(*) from mart.annoyance_index a join mart.building_profile b on a.key = b.building_code "
+            "where a.level = 'building' and b.grid_code = ? and a.tickets > 0 and b.lon is not null",
+            [GRID],
+        ).fetchone()[0]
+    fig = json.loads(worker.get("plotly_chart")[0].proto.spec)
+    circles = [t for d in fig["data"] for t in d.get("text") or [] if "网格长" not in t]
+    assert len(circles) == busy > 0
