@@ -70,6 +70,7 @@ class RunResult:
     seconds: float = 0.0
     stages: dict[str, float] = field(default_factory=dict)  # wall seconds per step of the run
     stage_peak_rss_mib: dict[str, int] = field(default_factory=dict)  # the process's peak RSS at the end of each step
+    model_seconds: dict[str, float] = field(default_factory=dict)  # wall seconds per model built
 
     @property
     def critical_failures(self) -> list[dict]:
@@ -341,7 +342,7 @@ def run_ingest(
             con.execute(f"set memory_limit = '{settings.ingest_memory_limit}'")
             write_params(con, as_of, settings)
             load_frozen(con, settings.warehouse)
-            build_models(con)
+            result.model_seconds = build_models(con)
             if progress:
                 progress.update(task2, total=1, completed=1)
             lap("models")

@@ -30,5 +30,9 @@ def test_benchmark_json_is_complete(tmp_path):
     # where the ingest's memory peak is: the process's peak RSS at the end of each step, never falling
     peaks = [figures[f"stage_{s}_peak_rss_mib"] for s in ("read_validate_load", "models", "quality", "analytics")]
     assert peaks == sorted(peaks) and peaks[0] > 50 and peaks[-1] <= figures["ingest_peak_rss_mib"] + 1
+    slowest = figures["slowest_models_s"]  # where the models' time goes: the eight slowest, slowest first
+    assert len(slowest) == 8 and all(name.split(".")[0] in ("staging", "intermediate", "mart") for name in slowest)
+    assert list(slowest.values()) == sorted(slowest.values(), reverse=True)
+    assert sum(slowest.values()) <= figures["stage_models_s"]
     assert figures["page_queries"] >= 3 * 20  # every page's queries, for three scopes
     assert "page_query_p50_ms" in p.stdout and "target" in p.stdout
