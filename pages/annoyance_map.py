@@ -31,14 +31,19 @@ DETAIL_GRIDS = 60
 detail = bool(s.pinned_grid or s.grids or s.communities) or grids.height <= DETAIL_GRIDS
 buildings = q.building_map(w, s) if detail else None
 ranked_values = sorted(x for x in grids["index"].to_list() if x is not None)
+rank_of = {}
+for i, v in enumerate(ranked_values):
+    rank_of.setdefault(v, i / max(len(ranked_values) - 1, 1))  # tied values share the first rank
+
+
+def shade(t: float) -> list[int]:
+    """Yellow (0) → red (1)."""
+    return [int(250 - 20 * t), int(220 - 190 * t), int(90 - 60 * t), 170]
 
 
 def colour(v):
-    """By rank within the shown grids (yellow → red), so one outlier does not wash out the rest."""
-    if v is None or not ranked_values:
-        return [90, 100, 120, 90]
-    t = ranked_values.index(v) / max(len(ranked_values) - 1, 1)
-    return [int(250 - 20 * t), int(220 - 190 * t), int(90 - 60 * t), 170]
+    """By rank within the shown grids, so one outlier does not wash out the rest; grey without an index."""
+    return [90, 100, 120, 90] if v is None else shade(rank_of[v])
 
 
 BUCKETS = 10  # rank deciles: one filled SVG trace each (a trace per grid would be 600 at district scale)
@@ -46,15 +51,15 @@ BUCKETS = 10  # rank deciles: one filled SVG trace each (a trace per grid would 
 
 def flat_map() -> None:
     """Grids coloured by rank, with each grid's card on hover; where buildings are shown, a circle per building
-    sized by its tickets. Plain SVG
-    on lon/lat axes: no WebGL, and no base map (plotly's geo maps fetch their outlines from the internet)."""
+    sized by its tickets. Plain SVG on lon/lat axes: no WebGL, and no base map (plotly's geo maps fetch
+    their outlines from the internet)."""
     fills: dict[int | None, tuple[list, list]] = {}
     centres = {"lon": [], "lat": [], "text": []}
     for r in grids.iter_rows(named=True):
         if not r["boundary"]:
             continue
         shape = wkt.loads(r["boundary"])
-        t = None if r["index"] is None else ranked_values.index(r["index"]) / max(len(ranked_values) - 1, 1)
+        t = None if r["index"] is None else rank_of[r["index"]]
         xs, ys = fills.setdefault(None if t is None else min(int(t * BUCKETS), BUCKETS - 1), ([], []))
         for g in getattr(shape, "geoms", [shape]):
             cx, cy = g.exterior.coords.xy
@@ -69,10 +74,7 @@ def flat_map() -> None:
         )
     fig = go.Figure()
     for bucket, (xs, ys) in sorted(fills.items(), key=lambda kv: -1 if kv[0] is None else kv[0]):
-        if bucket is None:
-            rgb = (90, 100, 120)
-        else:
-            rgb = colour(ranked_values[min(round((bucket + 0.5) / BUCKETS * (len(ranked_values) - 1)), len(ranked_values) - 1)])[:3]
+        rgb = (90, 100, 120) if bucket is None else shade((bucket + 0.5) / BUCKETS)[:3]
         fig.add_trace(go.Scatter(
             x=xs, y=ys, mode="lines", fill="toself", fillcolor=f"rgba({rgb[0]},{rgb[1]},{rgb[2]},0.75)",
             line={"color": "rgb(200,220,255)", "width": 0.6}, hoverinfo="skip",

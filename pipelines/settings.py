@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     session_idle_minutes: float = Field(30.0, description="A cockpit login expires after this many idle minutes.")
     map_tile_url: str | None = Field(
         None,
-        description="Optional map tile server for the 烦恼指数图 base map (e.g. an intranet tile server "
+        description="Optional map tile server under the 烦恼指数图 三维图 (e.g. an intranet tile server "
         "URL with {z}/{x}/{y}); unset: grid polygons are the base layer and no network is needed.",
     )
 
