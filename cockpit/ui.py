@@ -297,13 +297,14 @@ def table(
 
 
 # not streamlit_ace: a component declared outside a script run fails to load in the browser
-HEAVY_MODULES = ("pandas", "plotly.express", "pydeck", "shapely.wkt", "xlsxwriter")
+HEAVY_MODULES = ("pandas", "plotly.express", "pydeck", "shapely.wkt", "xlsxwriter", "cockpit.sqlworker")
 
 
 @st.cache_resource(show_spinner=False)
 def warm_up() -> threading.Thread:
     """Import what the pages import, on a background thread started once per server process: a
-    page's first visit otherwise pays ~1–2 s of imports (pandas, plotly.express, pydeck, shapely)."""
+    page's first visit otherwise pays ~1–2 s of imports (pandas, plotly.express, pydeck, shapely; sqlglot
+    for 自助查询's checks)."""
 
     def run() -> None:
         for name in HEAVY_MODULES:

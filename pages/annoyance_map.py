@@ -99,7 +99,7 @@ def flat_map() -> None:
     fig.update_yaxes(**hidden, scaleanchor="x", scaleratio=1 / math.cos(math.radians(lat0)))  # a km is a km both ways
     fig.update_layout(height=620, margin={"l": 0, "r": 0, "t": 0, "b": 0}, showlegend=False, hovermode="closest",
                       paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
-    st.plotly_chart(fig, use_container_width=True, config={"displaylogo": False})
+    st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
 
 
 def deck_map(show: list[str]) -> None:

@@ -59,8 +59,25 @@ state = f"🔒 已冻结（{qd.frozen_at}，{qd.frozen_by}）" if qd.frozen else
 st.markdown(f"<div class='cockpit-banner'>{quarter} · 数据截止 {qd.as_of} · {rows.height} 人 · {state}</div>", unsafe_allow_html=True)
 st.caption(SCORE_FORMULA)
 
-view = ranking_frame(dataclasses.replace(qd, rows=rows))
-st.dataframe(view, hide_index=True, height=380)
+# lazy tabs: the stacked score chart (the slowest element of this page to draw, ≈0.5 s in the
+# browser) is drawn when its tab is opened; the ranking table is what a review starts from
+v1, v2 = st.tabs(["排名表", "得分构成"], key="ranking_view", on_change="rerun")
+if v1.open:
+    with v1:
+        view = ranking_frame(dataclasses.replace(qd, rows=rows))
+        st.dataframe(view, hide_index=True, height=380)
+if v2.open:
+    with v2:
+        weights = qd.weights or {}
+        TOP = 40  # a district cohort has ~1,800 workers: a readable chart shows the top of the ranking
+        if rows.height > TOP:
+            st.caption(f"图中为排名前 {TOP} 位（共 {rows.height} 人）；每人的全部得分见「排名表」与下方个人下钻。")
+        parts = rows.sort("rank").head(TOP).select(
+            "worker_id", *[(pl.col(f"{i.key}_score") * weights.get(i.key, 0) / max(sum(weights.values()), 1e-9)).alias(i.label) for i in APPRAISAL_INDICATORS]
+        ).unpivot(index="worker_id", variable_name="指标", value_name="加权得分")
+        fig = px.bar(parts.to_pandas(), x="worker_id", y="加权得分", color="指标", title="每人总分 = 各指标加权得分之和",
+                     labels={"worker_id": "人员编号"})
+        st.plotly_chart(ui.style(fig, 380))
 
 if user.role in ("reviewer", "admin"):
     c1, c2, _ = st.columns([1, 1, 4])
@@ -75,18 +92,6 @@ if user.role in ("reviewer", "admin"):
         freeze(root, quarter, by=user.username)
         ui.audit("freeze_appraisal", "appraisal", {"quarter": quarter}, rows.height)
         st.rerun()
-
-st.subheader("得分构成")
-weights = qd.weights or {}
-TOP = 40  # a district cohort has ~1,800 workers: a readable chart shows the top of the ranking
-if rows.height > TOP:
-    st.caption(f"图中为排名前 {TOP} 位（共 {rows.height} 人）；每人的全部得分见上表与下方个人下钻。")
-parts = rows.sort("rank").head(TOP).select(
-    "worker_id", *[(pl.col(f"{i.key}_score") * weights.get(i.key, 0) / max(sum(weights.values()), 1e-9)).alias(i.label) for i in APPRAISAL_INDICATORS]
-).unpivot(index="worker_id", variable_name="指标", value_name="加权得分")
-fig = px.bar(parts.to_pandas(), x="worker_id", y="加权得分", color="指标", title="每人总分 = 各指标加权得分之和",
-             labels={"worker_id": "人员编号"})
-st.plotly_chart(ui.style(fig, 380))
 
 st.subheader("个人下钻")
 options = rows["worker_id"].to_list()

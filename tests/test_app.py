@@ -30,6 +30,11 @@ PAGES = {
     "audit": ("pages/audit.py", "审计日志"),
 }
 GRID = "G001"
+# lazy tab sets (st.tabs(..., on_change="rerun")): only the open tab runs, so page tests open each in turn
+LAZY_TABS = {
+    "complaints": {"complaints_tab": ["网格 × 月份", "渠道与类型", "超时清单", "重复诉求热点"]},
+    "appraisal": {"ranking_view": ["排名表", "得分构成"], "drill_tab": ["办结工单", "巡查轨迹", "入户走访"]},
+}
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +76,23 @@ def app_as(user: User | None) -> AppTest:
     return at
 
 
+def each_view(at: AppTest, key: str):
+    """Open page ``key`` and yield once per view of it: as it opens, then with each other lazy tab open."""
+    at.switch_page(PAGES[key][0]).run()
+    yield
+    for tab_key, labels in LAZY_TABS.get(key, {}).items():
+        if labels[0] not in [t.label for t in at.tabs]:  # the page stopped before these tabs (refused, no rows)
+            continue
+        for label in labels[1:]:
+            at.session_state[tab_key] = label
+            at.run()
+            opened = [t for t in at.tabs if t.label == label]
+            assert opened and opened[0].children, (key, label)  # the tab ran and drew something
+            assert not [t for t in at.tabs if t.label == labels[0]][0].children, (key, labels[0])  # and the first did not
+            yield
+        at.session_state[tab_key] = labels[0]
+
+
 def frames(at) -> list:
     return [d.value for d in at.dataframe]
 
@@ -107,15 +129,19 @@ def test_every_page_for_every_role(env, role):
     at = app_as(user_for(role, env))
     at.run()
     assert not at.exception, at.exception
-    for key, (path, title) in PAGES.items():
-        at.switch_page(path).run()
-        assert not at.exception, (role, key, [e.value for e in at.exception])
-        if role in PAGE_ROLES[key]:
-            assert [t.value for t in at.title] == [title], (role, key)
-            assert not at.error, (role, key, [e.value for e in at.error])
-        else:
-            assert any("无权访问" in e.value for e in at.error), (role, key)
-            assert not at.dataframe, (role, key)  # refused before any data is read
+    views = 0
+    for key, (_path, title) in PAGES.items():
+        for _ in each_view(at, key):
+            views += 1
+            assert not at.exception, (role, key, [e.value for e in at.exception])
+            if role in PAGE_ROLES[key]:
+                assert [t.value for t in at.title] == [title], (role, key)
+                assert not at.error, (role, key, [e.value for e in at.error])
+            else:
+                assert any("无权访问" in e.value for e in at.error), (role, key)
+                assert not at.dataframe, (role, key)  # refused before any data is read
+    lazy = sum(len(labels) - 1 for k, sets in LAZY_TABS.items() if role in PAGE_ROLES[k] for labels in sets.values())
+    assert views == len(PAGES) + lazy, (role, views)  # every lazy tab of every page this role may open was seen
 
 
 def test_grid_worker_sees_only_their_grid(env):
@@ -123,13 +149,13 @@ def test_grid_worker_sees_only_their_grid(env):
     at.run()
     seen = 0
     for key in ("complaints", "people", "sensors", "map", "overview"):
-        at.switch_page(PAGES[key][0]).run()
-        for df in frames(at):
-            for col in ("网格编码", "grid_code"):
-                if col in df.columns and len(df):
-                    assert set(df[col].dropna()) <= {GRID}, (key, set(df[col]))
-                    seen += 1
-    assert seen >= 4
+        for _ in each_view(at, key):
+            for df in frames(at):
+                for col in ("网格编码", "grid_code"):
+                    if col in df.columns and len(df):
+                        assert set(df[col].dropna()) <= {GRID}, (key, set(df[col]))
+                        seen += 1
+    assert seen >= 5
     at.switch_page(PAGES["appraisal"][0]).run()
     ranking = frames(at)[0]
     assert list(ranking["人员编号"]) == [env["worker"]]
@@ -142,11 +168,11 @@ def test_no_raw_id_number_or_phone_on_any_leader_or_analyst_page(env):
         for key in PAGES:
             if role not in PAGE_ROLES[key]:
                 continue
-            at.switch_page(PAGES[key][0]).run()
-            text = all_text(at)
-            found_ids = set(re.findall(r"\d{17}[\dXx]", text)) & env["ids"]
-            found_phones = set(re.findall(r"1[3-9]\d{9}", text)) & env["phones"]
-            assert not found_ids and not found_phones, (role, key)
+            for _ in each_view(at, key):
+                text = all_text(at)
+                found_ids = set(re.findall(r"\d{17}[\dXx]", text)) & env["ids"]
+                found_phones = set(re.findall(r"1[3-9]\d{9}", text)) & env["phones"]
+                assert not found_ids and not found_phones, (role, key)
 
 
 def test_people_list_masked_for_analyst_and_audited(env):
