@@ -27,6 +27,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 SUITES = Path(__file__).parent
 SEVERITIES = ("critical", "warning")
@@ -129,18 +130,33 @@ def _columns_used(spec: dict) -> list[str]:
 
 
 def _chunks(con, table: str, select: str, key: str | None, chunk_rows: int):
-    n = con.execute(f"select count(*) from {table}").fetchall()[0][0]
+    """``table`` in about ``chunk_rows`` pieces: by the key's hash when there is a key (one scan of the
+    table per piece), else by rowid ranges, which DuckDB reads without scanning the rest (0.14 s per 2M
+    sensor events, against 1.2 s for ``rowid % parts``)."""
+    n, lo, hi = con.execute(f"select count(*), min(rowid), max(rowid) from {table}").fetchall()[0]
     parts = max(1, -(-n // chunk_rows))
+    step = -(-(hi - lo + 1) // parts) if n else 0  # rowids may have gaps: pieces split the range, not the count
     for i in range(parts):
         if parts == 1:
             where = ""
         elif key:
             where = f'where hash("{key}") % {parts} = {i}'
         else:
-            where = f"where rowid % {parts} = {i}"
-        # Arrow-backed columns: DuckDB's own .df() turned every string into a Python object (5.8 s per 2M
-        # ticket rows, against 0.3 s), and GX's checks run no slower on them
-        yield i, parts, con.sql(f"select {select} from {table} {where}").to_arrow_table().to_pandas(types_mapper=pd.ArrowDtype)
+            where = f"where rowid >= {lo + i * step} and rowid < {lo + (i + 1) * step}"
+        yield i, parts, _frame(con.sql(f"select {select} from {table} {where}").to_arrow_table())
+
+
+def _frame(table: pa.Table) -> pd.DataFrame:
+    """Text columns Arrow-backed, the rest numpy: DuckDB's own .df() made every string a Python object
+    (5.8 s per 2M ticket rows, against 0.3 s), while GX compares values in Python, one call per value,
+    unless a column is numpy int/float/datetime (expect_column_values_to_be_between: 126 s of a district
+    run on Arrow-backed numbers). Decimals become floats for the same reason."""
+    cols = []
+    for field, col in zip(table.schema, table.columns, strict=True):
+        cols.append(col.cast(pa.float64()) if pa.types.is_decimal(field.type) else col)
+    table = pa.Table.from_arrays(cols, names=table.column_names)
+    text = (pa.string(), pa.large_string(), pa.string_view())
+    return table.to_pandas(types_mapper=lambda t: pd.ArrowDtype(t) if t in text else None)
 
 
 def _checkpoint(gx, ctx, ds, name: str, expectations: list):
@@ -248,11 +264,13 @@ def _scan_count(con: duckdb.DuckDBPyConnection, schema: str, pattern: str) -> in
         "and schema_name = ? and data_type = 'VARCHAR' order by all",
         [schema],
     ).fetchall()
-    total = 0
+    by_table: dict[str, list[str]] = {}
     for table, column in cols:
-        total += con.execute(
-            f'select count(*) from {schema}."{table}" where regexp_full_match("{column}", ?)', [pattern]
-        ).fetchall()[0][0]
+        by_table.setdefault(table, []).append(column)
+    total = 0
+    for table, columns in by_table.items():  # one scan per table, all its text columns at once
+        sums = " + ".join(f'count(*) filter (where regexp_full_match("{c}", $p))' for c in columns)
+        total += con.execute(f'select {sums} from {schema}."{table}"', {"p": pattern}).fetchall()[0][0]
     return total
 
 

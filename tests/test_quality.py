@@ -75,3 +75,40 @@ def test_privacy_scan_finds_an_id_number_or_phone_in_a_mart(demo_run, tmp_path):
     failed = {q["column"] for q in results if not q["success"]}
     assert {"no ID number in mart", "no mobile phone number in mart"} <= failed
     assert all(q["severity"] == "critical" for q in results if q["column"] in failed and q["suite"] == "mart__privacy")
+
+
+def test_chunks_cover_every_row_once_and_keep_a_keys_rows_together():
+    import duckdb
+
+    from expectations.runner import _chunks
+
+    con = duckdb.connect()
+    con.execute("create table t as select i, 'k' || (i % 7) as k from range(100) r(i)")
+    con.execute("delete from t where i between 20 and 39")  # rowids 20–39 are gone: the range has a gap
+    kept = [i for i in range(100) if not 20 <= i <= 39]
+    pieces = list(_chunks(con, "t", "i", None, 15))
+    assert [p[1] for p in pieces] == [6] * 6  # ceil(80 / 15)
+    assert sorted(v for _, _, df in pieces for v in df["i"]) == kept  # each row once, none lost in the gap
+    by_key = [set(df["k"]) for _, _, df in _chunks(con, "t", "i, k", "k", 15)]
+    assert len(by_key) == 6 and set().union(*by_key) == {f"k{j}" for j in range(7)}
+    assert sum(len(s) for s in by_key) == 7  # no key in two pieces, so uniqueness holds across the table
+    con.execute("create table e (i int)")
+    assert [(p[1], len(p[2])) for p in _chunks(con, "e", "i", None, 15)] == [(1, 0)]
+
+
+def test_chunk_frames_give_gx_numpy_numbers_and_arrow_text():
+    """GX's between check runs vectorised only on numpy int/float/datetime columns, and in Python per
+    value otherwise: numbers (decimals too) must arrive as numpy, text as Arrow strings."""
+    import duckdb
+    import numpy as np
+    import pandas as pd
+
+    from expectations.runner import _frame
+
+    con = duckdb.connect()
+    df = _frame(con.sql(
+        "select * from (values (1, 2.5, 3.25::decimal(10, 2), 'a', 1.5::double), (null, null, null, null, null)) v(i, f, d, s, x)"
+    ).to_arrow_table())
+    assert df["i"].dtype == np.float64 and df["i"].isna().tolist() == [False, True]  # nullable int → float, not object
+    assert df["f"].dtype == np.float64 and df["d"].dtype == np.float64 and df["d"][0] == 3.25
+    assert isinstance(df["s"].dtype, pd.ArrowDtype) and df["s"][0] == "a"
