@@ -338,3 +338,26 @@ def test_missing_sources_are_recorded_for_the_cockpit(tmp_path, demo_inbox):
         .fetchone()[0]
     )
     assert json.loads(msg)["missing_sources"] == ["complaints", "volunteers", "sensors", "patrols"]
+
+
+def test_a_view_model_replaces_a_table_left_by_an_older_version(warehouse_copy, tmp_path):
+    """int_tickets_timed is marked ``-- materialized: view``; a warehouse built before that holds it as a
+    table, and the next build must replace it (a view cannot ``create or replace`` a table)."""
+    from warehouse.build import MODELS, build_models, materialized
+
+    assert materialized(MODELS / "intermediate" / "int_tickets_timed.sql") == "view"
+    assert materialized(MODELS / "mart" / "ticket_facts.sql") == "table"
+    marked = tmp_path / "staging" / "stg_x.sql"
+    marked.parent.mkdir()
+    marked.write_text("-- one row per x\n-- materialized: view\nselect 1 as x\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="only intermediate models may be views"):
+        materialized(marked)
+    with duckdb.connect(str(current_paths(warehouse_copy)[0])) as con:
+        kinds = dict(con.execute("select view_name, 'view' from duckdb_views() where schema_name = 'intermediate'").fetchall())
+        assert kinds == {"int_tickets_timed": "view"}
+        n = con.execute("select count(*) from intermediate.int_tickets_timed").fetchall()[0][0]
+        con.execute("drop view intermediate.int_tickets_timed")
+        con.execute("create table intermediate.int_tickets_timed as select 1 as stale")
+        build_models(con, layers=("intermediate",))
+        assert con.execute("select count(*) from duckdb_views() where view_name = 'int_tickets_timed'").fetchall()[0][0] == 1
+        assert con.execute("select count(*) from intermediate.int_tickets_timed").fetchall()[0][0] == n > 0

@@ -2,7 +2,8 @@
 
 Models are SQL files under ``warehouse/models/<layer>/``; a file's stem is its table's name
 (``staging.stg_complaints__tickets``) and the name of the quality suite that checks it. The
-first ``--`` comment line of a model states its grain and becomes the table's comment. Within a
+first ``--`` comment line of a model states its grain and becomes the table's comment; an intermediate
+model with a line ``-- materialized: view`` is built as a view. Within a
 layer, a model that names another (``intermediate.int_x``) is built after it. ``/* metrics:<set> */``
 in a model is replaced by the column list of that metric set from ``warehouse/metrics.py``, so each
 KPI is written once. Models read the run's parameters (as-of date, SLA hours) from ``meta.params``.
@@ -155,6 +156,18 @@ def ordered(layer: str) -> list[Path]:
     return [files[n] for n in out]
 
 
+def materialized(path: Path) -> str:
+    """``view`` for a model marked ``-- materialized: view`` (an intermediate step cheap to recompute that
+    would otherwise be written out in full), else ``table``. Staging and marts stay tables: the quality
+    suites chunk them by row id and the analytics file copies them."""
+    text = path.read_text(encoding="utf-8")
+    if not re.search(r"^-- materialized: view\s*$", text, re.M):
+        return "table"
+    if path.parent.name != "intermediate":
+        raise ValueError(f"{path}: only intermediate models may be views")
+    return "view"
+
+
 def build_models(con: duckdb.DuckDBPyConnection, layers: tuple[str, ...] = LAYERS) -> dict[str, float]:
     """(Re)build every model of the given layers as a table; returns the qualified names built, in
     build order, with the wall seconds each took (the run report keeps them: where the models' time goes)."""
@@ -163,9 +176,18 @@ def build_models(con: duckdb.DuckDBPyConnection, layers: tuple[str, ...] = LAYER
         con.execute(f"create schema if not exists {layer}")
         for path in ordered(layer):
             name = f"{layer}.{path.stem}"
+            kind = materialized(path)
             t0 = time.perf_counter()
-            con.execute(f"create or replace table {name} as {render(path)}")
-            con.execute(f"comment on table {name} is {sql_string(grain(path))}")
+            other = "table" if kind == "view" else "view"
+            found = con.execute(
+                f"select count(*) from duckdb_{other}s() where database_name = current_database() "
+                f"and schema_name = ? and {other}_name = ?",
+                [layer, path.stem],
+            ).fetchall()[0][0]
+            if found:  # the previous version's copy holds this name as the other kind: replace cannot change that
+                con.execute(f"drop {other} {name}")
+            con.execute(f"create or replace {kind} {name} as {render(path)}")
+            con.execute(f"comment on {kind} {name} is {sql_string(grain(path))}")
             built[name] = round(time.perf_counter() - t0, 2)
     from warehouse.catalog import apply_comments
 

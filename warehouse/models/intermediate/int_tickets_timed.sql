@@ -1,4 +1,6 @@
 -- one row per ticket reported up to the end of the as-of date: its community, month, quarter, hours and SLA hours
+-- materialized: view
+-- (writing out 10M wide rows took 19 s; its three readers, deriving it as they read, take 2 s more in all)
 with tickets as (
     select * from staging.stg_complaints__tickets
 ),

@@ -23,7 +23,8 @@ tag_words as (
         bit_or(case when dictionary.word = 5 then cast(1 as bigint) << dictionary.bit else cast(0 as bigint) end) as tag_bits_5,
         bit_or(case when dictionary.word = 6 then cast(1 as bigint) << dictionary.bit else cast(0 as bigint) end) as tag_bits_6,
         bit_or(case when dictionary.word = 7 then cast(1 as bigint) << dictionary.bit else cast(0 as bigint) end) as tag_bits_7,
-        string_agg(tags.tag, '、' order by tags.tag) as tags,
+        -- a list sorted per person, not an ordered string_agg, which sorted inside the aggregate (district: 42 → 24 s)
+        array_to_string(list_sort(list(tags.tag)), '、') as tags,
     from (select distinct person_key, tag from mart.person_tags) as tags
     join mart.tag_dictionary as dictionary on dictionary.tag = tags.tag
     group by tags.person_key
