@@ -169,7 +169,7 @@ def materialized(path: Path) -> str:
 
 
 def build_models(con: duckdb.DuckDBPyConnection, layers: tuple[str, ...] = LAYERS) -> dict[str, float]:
-    """(Re)build every model of the given layers as a table; returns the qualified names built, in
+    """(Re)build every model of the given layers as a table (or a view, if marked); returns the qualified names built, in
     build order, with the wall seconds each took (the run report keeps them: where the models' time goes)."""
     built: dict[str, float] = {}
     for layer in layers:
