@@ -77,7 +77,8 @@ if v2.open:
         ).unpivot(index="worker_id", variable_name="指标", value_name="加权得分")
         fig = px.bar(parts.to_pandas(), x="worker_id", y="加权得分", color="指标", title="每人总分 = 各指标加权得分之和",
                      labels={"worker_id": "人员编号"})
-        st.plotly_chart(ui.style(fig, 380))
+        # the IDs on the axis are set at a slant: the legend goes lower than usual, or the axis title runs into it
+        st.plotly_chart(ui.style(fig, 420).update_layout(legend={"y": -0.42, "title": None}))
 
 if user.role in ("reviewer", "admin"):
     c1, c2, _ = st.columns([1, 1, 4])
