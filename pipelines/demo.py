@@ -90,6 +90,7 @@ CATEGORIES = (
 )
 DEPARTMENTS = ("城管中队", "房管办", "市容所", "居委会", "物业公司", "市场监管所", "派出所", "绿化所")
 ACTIVITY_TYPES = ("助老服务", "环境整治", "垃圾分类督导", "文明交通", "文化活动", "邻里互助", "防疫宣传")
+OVERDRAWN_PLANTED = 3  # demo redemptions made before any points were earned: what 透支兑换 flags
 ITEMS = (("大米5kg", 50), ("食用油", 40), ("理发券", 20), ("洗衣液", 30), ("电影票", 60), ("体检套餐", 120))
 DEVICE_MIX = (
     ("烟感", 0.35),
@@ -847,7 +848,6 @@ class Generator:
         outside = id_numbers(
             np.array(["320102"] * 40), np.full(40, np.datetime64("1985-06-01")), np.arange(40) * 2 + 1
         )
-        people = np.concatenate([pool, outside])
         nr = s.records
         act = rng.integers(0, na, nr)
         who = np.where(rng.random(nr) < 0.97, rng.choice(pool, nr), rng.choice(outside, nr))
@@ -863,6 +863,11 @@ class Generator:
                 "签退时间": cout.astype("datetime64[us]"),
                 "获得积分": rng.choice([5, 10, 15, 20], nr).astype(float),
             }
+        )
+        earned = rec.select(
+            pl.col("身份证号").alias("who"),
+            pl.coalesce("签退时间", "签到时间").alias("at"),  # the mart counts points from sign-out (else sign-in)
+            pl.col("获得积分").alias("points"),
         )
         k = iter(range(1, 100))
         bad = rec.sample(20, seed=int(rng.integers(1 << 30)))
@@ -890,19 +895,7 @@ class Generator:
             bad = bad.slice(c)
         rec = pl.concat([rec, *planted]).with_columns(pl.col("获得积分").cast(pl.String))
         self.write(out / "volunteers", "records_2026.jsonl.gz", self._ts_str(rec, "zoned"), gz=True)
-        nd = s.redemptions
-        item = rng.integers(0, len(ITEMS), nd)
-        red = pl.DataFrame(
-            {
-                "兑换编号": [f"D{i + 1:06d}" for i in range(nd)],
-                "身份证号": rng.choice(people, nd),
-                "兑换项目": [ITEMS[i][0] for i in item],
-                "消耗积分": [float(ITEMS[i][1]) for i in item],
-                "兑换时间": [
-                    d.date().isoformat() for d in self.times(nd, 300).astype(datetime)
-                ],  # date only: midnight
-            }
-        )
+        red = self._redemptions(earned, s.redemptions)
         c = p[("volunteers__redemptions", "negative_points")]
         red = pl.concat(
             [
@@ -916,6 +909,57 @@ class Generator:
             self.write(out / "volunteers", "redemptions.xlsx", red, title="积分兑换记录")
         else:
             self.write(out / "volunteers", "redemptions.csv", red)
+
+    def _redemptions(self, earned: pl.DataFrame, n: int) -> pl.DataFrame:
+        """Up to ``n`` redemptions, each covered by what its volunteer had earned by that day, as a points
+        exchange allows, except OVERDRAWN_PLANTED ones dated before the volunteer's first points (the
+        cockpit's 透支兑换 flag). Candidates are kept while the volunteer's running total of *all*
+        candidates so far stays within their points, so the kept ones never overdraw; where volunteers
+        earn little, few are kept (street: ≈350 of 2,000)."""
+        rng = self.rng
+        m = n + n // 2 + OVERDRAWN_PLANTED
+        item = rng.integers(0, len(ITEMS), m)
+        who = rng.choice(earned["who"].to_numpy(), m)  # volunteers, as often as they serve
+        # the early (overdrawing) ones: the cheapest item, for the volunteers who earn most later, so no
+        # balance ends below zero
+        top = earned.group_by("who").agg(pl.col("points").sum()).sort("points", "who", descending=[True, False])
+        who[:OVERDRAWN_PLANTED] = top["who"].head(OVERDRAWN_PLANTED).to_numpy()
+        item[:OVERDRAWN_PLANTED] = min(range(len(ITEMS)), key=lambda i: ITEMS[i][1])
+        cand = pl.DataFrame(
+            {
+                "who": who,
+                "item": item,
+                "cost": np.array([float(ITEMS[i][1]) for i in item]),
+                "day": self.times(m, 300).astype("datetime64[D]").astype("datetime64[us]"),  # date only: midnight
+                "forced": np.arange(m) < OVERDRAWN_PLANTED,
+            }
+        ).with_row_index("seq")
+        first = earned.group_by("who").agg(pl.col("at").min().dt.truncate("1d").alias("first_day"))
+        cand = (
+            cand.join(first, on="who", how="left")
+            .with_columns(pl.when("forced").then("first_day").otherwise("day").alias("day"))  # before any points
+            .drop("first_day")
+            .sort("day", "seq")
+        )
+        ledger = earned.sort("at").with_columns(pl.col("points").cum_sum().over("who").alias("earned_by"))
+        cand = (
+            cand.join_asof(  # both sorted by time overall, so within each volunteer too
+                ledger.select("who", "at", "earned_by"), left_on="day", right_on="at", by="who", check_sortedness=False
+            )
+            .with_columns(pl.col("earned_by").fill_null(0.0), pl.col("cost").cum_sum().over("who").alias("spent_by"))
+            .filter(pl.col("forced") | (pl.col("spent_by") <= pl.col("earned_by")))
+        )
+        keep = cand.filter("forced").vstack(cand.filter(~pl.col("forced")).head(n - OVERDRAWN_PLANTED))
+        keep = keep.sort("day", "seq")  # ids in the order the running totals were taken (the mart's tie-break)
+        return pl.DataFrame(
+            {
+                "兑换编号": [f"D{i + 1:06d}" for i in range(keep.height)],
+                "身份证号": keep["who"],
+                "兑换项目": [ITEMS[i][0] for i in keep["item"]],
+                "消耗积分": keep["cost"],
+                "兑换时间": keep["day"].dt.strftime("%Y-%m-%d"),
+            }
+        )
 
     # ---------- sensors ----------
     def sensors(self, out: Path) -> None:

@@ -164,3 +164,20 @@ def test_person_profile_is_masked_like_the_pages_mask(con):
     for name, idn, phone, mn, mi, mp in got:
         assert (mn, mi, mp) == (mask_name(name), mask_id(idn), mask_phone(phone))
         assert mi == idn[:6] + "********" + idn[-4:]
+
+
+def test_demo_exchange_overdraws_only_where_planted(demo_run):
+    """The demo's redemptions are drawn against what each volunteer had earned by that day, as a points
+    exchange allows: only the OVERDRAWN_PLANTED ones (dated before any points) overdraw, and no balance
+    ends below zero."""
+    from pipelines.demo import OVERDRAWN_PLANTED
+
+    settings, _, _ = demo_run
+    with connect_current(settings.warehouse) as c:
+        redeemed, overdrawn, negative = c.execute(
+            "select count(*) filter (where redeemed > 0), sum(overdrawn_redemptions), count(*) filter (where balance < 0) "
+            "from mart.volunteer_balance"
+        ).fetchone()
+        redemptions = c.execute("select count(*) from staging.stg_volunteers__redemptions").fetchone()[0]
+    assert overdrawn == OVERDRAWN_PLANTED and negative == 0
+    assert redeemed >= 5 and redemptions >= 10  # tiny scale: 200 service records, 40 candidate redemptions
