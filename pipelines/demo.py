@@ -922,7 +922,8 @@ class Generator:
         who = rng.choice(earned["who"].to_numpy(), m)  # volunteers, as often as they serve
         # the early (overdrawing) ones: the cheapest item, for the volunteers who earn most later, so no
         # balance ends below zero
-        top = earned.group_by("who").agg(pl.col("points").sum()).sort("points", "who", descending=[True, False])
+        per = earned.group_by("who").agg(pl.col("points").sum(), pl.col("at").min().dt.truncate("1d").alias("first_day"))
+        top = per.sort("points", "who", descending=[True, False])
         who[:OVERDRAWN_PLANTED] = top["who"].head(OVERDRAWN_PLANTED).to_numpy()
         item[:OVERDRAWN_PLANTED] = min(range(len(ITEMS)), key=lambda i: ITEMS[i][1])
         cand = pl.DataFrame(
@@ -934,9 +935,8 @@ class Generator:
                 "forced": np.arange(m) < OVERDRAWN_PLANTED,
             }
         ).with_row_index("seq")
-        first = earned.group_by("who").agg(pl.col("at").min().dt.truncate("1d").alias("first_day"))
         cand = (
-            cand.join(first, on="who", how="left")
+            cand.join(per.select("who", "first_day"), on="who", how="left")
             .with_columns(pl.when("forced").then("first_day").otherwise("day").alias("day"))  # before any points
             .drop("first_day")
             .sort("day", "seq")
