@@ -19,6 +19,7 @@ a frame of just those columns.
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import os
@@ -181,6 +182,9 @@ def run_quality(con: duckdb.DuckDBPyConnection, run_id: str, settings, progress=
     gx, ctx = _context(Path(settings.warehouse))  # Data Docs go to <warehouse>/gx/uncommitted/data_docs/
     from great_expectations.core.run_identifier import RunIdentifier
 
+    # GX reads a run name without a run time as a date (dateutil): "…-3851ad" became the year 1 AD at
+    # UTC-38:51 and failed one run in about a thousand. The run time is given, so the name is only a name.
+    run_time = datetime.datetime.now(datetime.UTC)
     suites = load_suites()
     task = progress.add_task("质量检查 (quality)", total=len(suites) + 1) if progress else None
     ds = ctx.data_sources.add_or_update_pandas("warehouse")
@@ -225,7 +229,7 @@ def run_quality(con: duckdb.DuckDBPyConnection, run_id: str, settings, progress=
                 checkpoints.append((list(cols), idxs, _checkpoint(gx, ctx, ds, part, [_expectation(gx, confs[j], con) for j in idxs])))
             frames = _chunks(con, table, _select_list(spec), spec.get("key"), settings.quality_chunk_rows)
             for i, parts, df in frames:
-                run = RunIdentifier(run_name=run_id + (f"-part{i + 1}of{parts}" if parts > 1 else ""))
+                run = RunIdentifier(run_name=run_id + (f"-part{i + 1}of{parts}" if parts > 1 else ""), run_time=run_time)
                 for cols, idxs, checkpoint in checkpoints:
                     out = checkpoint.run(batch_parameters={"dataframe": df[cols] if cols else df}, run_id=run)
                     for vr in out.run_results.values():
@@ -239,7 +243,7 @@ def run_quality(con: duckdb.DuckDBPyConnection, run_id: str, settings, progress=
     if recon_expectations:
         checkpoint = _checkpoint(gx, ctx, ds, "reconciliation", recon_expectations)
         out = checkpoint.run(
-            batch_parameters={"dataframe": pd.DataFrame(recon_frame)}, run_id=RunIdentifier(run_name=run_id)
+            batch_parameters={"dataframe": pd.DataFrame(recon_frame)}, run_id=RunIdentifier(run_name=run_id, run_time=run_time)
         )
         agg = {}
         for vr in out.run_results.values():

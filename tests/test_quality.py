@@ -112,3 +112,22 @@ def test_chunk_frames_give_gx_numpy_numbers_and_arrow_text():
     assert df["i"].dtype == np.float64 and df["i"].isna().tolist() == [False, True]  # nullable int → float, not object
     assert df["f"].dtype == np.float64 and df["d"].dtype == np.float64 and df["d"][0] == 3.25
     assert isinstance(df["s"].dtype, pd.ArrowDtype) and df["s"][0] == "a"
+
+
+def test_a_run_id_that_reads_as_a_date_does_not_break_quality(demo_run, tmp_path):
+    """GX parsed a run name given without a run time as a date: "20261130T091900-3851ad" is 1 AD at
+    UTC-38:51, and the checkpoint then raised "offset must be a timedelta …" (1 run in ~1,000 failed)."""
+    import shutil
+
+    import duckdb
+    from conftest import make_settings
+
+    from expectations.runner import run_quality
+    from warehouse.publish import current_paths
+
+    settings, _, _ = demo_run
+    path = tmp_path / "w.duckdb"
+    shutil.copyfile(current_paths(settings.warehouse)[0], path)
+    con = duckdb.connect(str(path))
+    results = run_quality(con, "20261130T091900-3851ad", make_settings(tmp_path / "wh").model_copy(update={"quality_chunk_rows": 50}))
+    assert results and all(q["success"] for q in results if q["severity"] == "critical")
