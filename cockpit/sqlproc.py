@@ -89,6 +89,8 @@ def main() -> None:
     deadline = t0 + float(req["timeout"])
     while t.is_alive() and time.time() < deadline:
         t.join(0.05)
+        if _state["cancelled"]:  # again: an interrupt that lands before the query executes is lost
+            cur.interrupt()
     if t.is_alive():  # the time limit: interrupt, then give it the grace period
         _state["timeout"] = True
         cur.interrupt()

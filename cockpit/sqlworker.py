@@ -141,6 +141,8 @@ class QueryHandle:
             data = json.loads(stdout.strip().splitlines()[-1])
         except (ValueError, IndexError):
             self._remove_out()
+            if self.cancelled_at:  # cancelled while it started, before it could catch the signal
+                return Result("cancelled", "查询已取消。", seconds=time.time() - self.started)
             err = self.proc.stderr.read()[-500:]
             return Result("error", f"查询进程异常退出（{self.proc.returncode}）：{err}", seconds=time.time() - self.started)
         result = Result(**data)

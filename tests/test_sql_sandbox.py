@@ -185,3 +185,17 @@ def test_result_files_never_outlive_the_query(files, monkeypatch, tmp_path):
     assert (ok.outcome, err.outcome, cancelled.outcome) == ("ok", "error", "cancelled")
     assert ok.table()["n"].to_list() == [0, 1, 2, 3, 4]  # read before the file went
     assert list(tmp_path.glob("cockpit_sql_*")) == []
+
+
+def test_a_cancel_at_any_moment_of_the_start_is_honoured(files):
+    """A cancel that lands after the worker has its cursor but before the query executes used to be
+    lost (DuckDB's interrupt only stops a running query): the query ran on to the time limit, and the
+    page showed a timeout instead of 查询已取消 (a CI failure under load). Cancels swept over the start."""
+    _, analytics = files
+    outcomes = []
+    for i in range(16):
+        h = QueryHandle(analytics, "select count(*) from range(1000000000000) t(i)", Limits(timeout=6))
+        time.sleep(i * 0.05)
+        h.cancel()
+        outcomes.append(h.wait().outcome)
+    assert outcomes == ["cancelled"] * 16, repr(outcomes)
