@@ -11,6 +11,7 @@ import json
 import os
 import resource
 import signal
+import threading
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
@@ -26,7 +27,7 @@ from pipelines.schema import ENTITIES, SOURCES, Entity, entity_for
 from pipelines.settings import Settings
 from pipelines.validate import Refs, mark_duplicates, transform
 from warehouse import publish as pub
-from warehouse.analytics import write_analytics
+from warehouse.analytics import copy_layers, finish_analytics
 from warehouse.appraisal import load_frozen
 from warehouse.build import build_models, ensure_tables, raw_columns, write_params
 
@@ -232,6 +233,27 @@ def load_file(
     return result
 
 
+class _Copier(threading.Thread):
+    """``copy_layers`` on a cursor of its own, in a thread; ``join`` re-raises its error."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path):
+        super().__init__(name="analytics-copy", daemon=True)
+        self.cur, self.path, self.error = con.cursor(), path, None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            copy_layers(self.cur, self.path)
+        except BaseException as e:  # noqa: BLE001 — handed to join
+            self.error = e
+
+    def join(self, timeout: float | None = None) -> None:
+        super().join(timeout)
+        self.cur.close()
+        if self.error is not None:
+            raise self.error
+
+
 def run_ingest(
     inbox: Path,
     settings: Settings,
@@ -347,8 +369,13 @@ def run_ingest(
                 progress.update(task2, total=1, completed=1)
             lap("models")
             _fault("after_models")
-            result.quality = run_quality(con, run_id, settings, progress=progress)
-            lap("quality")
+            # the analytics copy of staging and marts runs on its own cursor beside the quality suites
+            copier = _Copier(con, version / pub.ANALYTICS_FILE)
+            try:
+                result.quality = run_quality(con, run_id, settings, progress=progress)
+            finally:
+                lap("quality")
+                copier.join()
             _fault("after_quality")
             if result.critical_failures:
                 result.status = "quality_failed"
@@ -370,7 +397,7 @@ def run_ingest(
                 ],
             )
             con.execute("checkpoint")
-            write_analytics(con, version / pub.ANALYTICS_FILE)
+            finish_analytics(con)
             con.close()
             lap("analytics")
             _fault("before_switch")

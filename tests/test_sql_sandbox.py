@@ -102,6 +102,27 @@ def test_a_query_reads_the_analytics_file_only(files):
     assert names.rows() == [("stg_volunteers__activities", "name")]  # an activity's name, not a person's
 
 
+def test_the_analytics_file_holds_every_published_table_and_the_runs_final_meta(demo_run, files):
+    """Staging and marts are copied beside the quality step; the meta tables after it: the analytics file
+    has every table of those layers with the same rows, this run as published, and its quality results."""
+    import duckdb
+
+    _, result, _ = demo_run
+    full, analytics = files
+    w = duckdb.connect(str(full), read_only=True)
+    a = duckdb.connect(str(analytics), read_only=True)
+    layer_tables = "select schema_name, table_name, estimated_size from duckdb_tables() where schema_name in ('staging', 'mart') order by all"
+    want = w.execute(layer_tables).fetchall()
+    assert len(want) > 30 and a.execute(layer_tables).fetchall() == want
+    for schema, table, _ in want:
+        assert a.execute(f"select count(*) from {schema}.{table}").fetchone() == w.execute(f"select count(*) from {schema}.{table}").fetchone()
+    assert a.execute("select status from meta.runs where run_id = ?", [result.run_id]).fetchall() == [("published",)]
+    q = "select count(*), count(*) filter (where success) from meta.quality_results where run_id = ?"
+    assert a.execute(q, [result.run_id]).fetchone() == w.execute(q, [result.run_id]).fetchone() == (len(result.quality), len(result.quality))
+    a.close()
+    w.close()
+
+
 @pytest.mark.parametrize(
     "sql, message",
     [("select 1; select 2", "一次只能执行一条"), ("selec 1", "第 1 行第"), ("", "请输入"), ("select * from (select 1", "语法错误")],
