@@ -22,6 +22,7 @@ import polars as pl
 from rich.progress import Progress
 
 from pipelines.geo import Area
+from pipelines.normalize import PersonKeys
 from pipelines.readers import FileRejected, Mapping, canonicalise, is_readable, read_any
 from pipelines.schema import ENTITIES, SOURCES, Entity, entity_for
 from pipelines.settings import Settings
@@ -169,6 +170,7 @@ def load_file(
     run_id: str,
     digest: str,
     settings: Settings,
+    keys: PersonKeys,
 ) -> FileResult:
     rel = str(path.relative_to(inbox))
     original = read_any(path, entity)
@@ -189,6 +191,7 @@ def load_file(
             secret=settings.key_secret(),
             margin_km=settings.area_margin_km,
             dedupe=False,
+            keys=keys,
         )
         parts.append(typed_part.select(keep))
         del canon, typed_part
@@ -305,6 +308,7 @@ def run_ingest(
             mappings: dict[str, Mapping] = {}
             refs_for: str | None = None
             refs = Refs()
+            keys = PersonKeys(settings.key_secret())
             for entity, path in ordered:
                 t0 = datetime.now()
                 if progress:
@@ -330,6 +334,7 @@ def run_ingest(
                             run_id=run_id,
                             digest=digest,
                             settings=settings,
+                            keys=keys,
                         )
                         seen.add(digest)
                     except FileRejected as e:

@@ -15,6 +15,7 @@ import shapely
 
 from pipelines.geo import Area, gcj02_to_wgs84
 from pipelines.normalize import (
+    PersonKeys,
     blank_to_null,
     halfwidth,
     has_fullwidth,
@@ -23,7 +24,6 @@ from pipelines.normalize import (
     parse_phone,
     parse_tags,
     parse_timestamps,
-    person_key,
 )
 from pipelines.readers import Mapping
 from pipelines.schema import Entity
@@ -43,7 +43,7 @@ class Refs:
     area: Area | None = None
 
 
-def _typed(df: pl.DataFrame, entity: Entity, mapping: Mapping, tz: str, secret: bytes) -> pl.DataFrame:
+def _typed(df: pl.DataFrame, entity: Entity, mapping: Mapping, tz: str, keys: PersonKeys) -> pl.DataFrame:
     exprs = []
     for c in entity.columns:
         src = pl.col(c.name)
@@ -73,7 +73,7 @@ def _typed(df: pl.DataFrame, entity: Entity, mapping: Mapping, tz: str, secret: 
             out = pl.concat([out, checks], how="horizontal").with_columns(
                 pl.col(f"__{c.name}_id_norm").alias(c.name)
             )
-            out = out.with_columns(person_key(out[c.name], secret).alias(_key_col(c.name)))
+            out = out.with_columns(keys(out[c.name]).alias(_key_col(c.name)))
     if mapping.crs == "gcj02" and "lon" in out.columns:
         lon, lat = out["lon"].to_numpy().astype(float), out["lat"].to_numpy().astype(float)
         wlon, wlat = gcj02_to_wgs84(lon, lat)
@@ -216,12 +216,14 @@ def transform(
     secret: bytes,
     margin_km: float,
     dedupe: bool = True,
+    keys: PersonKeys | None = None,
 ) -> pl.DataFrame:
     """Typed rows of one file with ``__reason`` (null = loaded). Grain: one row per input record.
 
     ``dedupe=False`` leaves the same-key-twice check to the caller (``mark_duplicates`` over the
-    whole file), for a file transformed in slices."""
-    out = _typed(df, entity, mapping, tz, secret)
+    whole file), for a file transformed in slices. ``keys``: the run's person keys (made with
+    ``secret``), so each ID number is hashed once per run."""
+    out = _typed(df, entity, mapping, tz, keys or PersonKeys(secret))
     if any(c.kind == "wkt" for c in entity.columns):
         wkt = out["boundary"].to_list()
         geoms = shapely.from_wkt(np.array(wkt, dtype=object), on_invalid="ignore")

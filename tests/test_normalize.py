@@ -215,6 +215,19 @@ def test_person_key_is_keyed_and_stable():
     assert "360426" not in a[0]
 
 
+def test_a_runs_person_keys_hash_each_id_once_and_match_the_one_off_key():
+    from pipelines.normalize import PersonKeys
+
+    keys = PersonKeys(b"secret-a")
+    first = keys(pl.Series("id_number", ["360426199101010071", "11010519491231002X", None]))
+    ids = pl.Series("reporter_id_number", ["11010519491231002X", "440524188001010014", "360426199101010071"])
+    later = keys(ids)
+    assert keys.memo.height == 3  # the two IDs seen before were not hashed again
+    assert later.name == "reporter_id_number"
+    assert later.to_list() == person_key(ids, b"secret-a").to_list()
+    assert (first[0], first[1], first[2]) == (later[2], later[0], None)
+
+
 def test_gcj02_round_trip():
     lon, lat = np.array([121.4650, 116.3975]), np.array([31.2120, 39.9087])
     glon, glat = _wgs84_to_gcj02(lon, lat)
