@@ -6,7 +6,8 @@ first ``--`` comment line of a model states its grain and becomes the table's co
 model with a line ``-- materialized: view`` is built as a view. Within a
 layer, a model that names another (``intermediate.int_x``) is built after it. ``/* metrics:<set> */``
 in a model is replaced by the column list of that metric set from ``warehouse/metrics.py``, so each
-KPI is written once. Models read the run's parameters (as-of date, SLA hours) from ``meta.params``.
+KPI is written once; ``/* haversine_km(lat1, lon1, lat2, lon2) */`` becomes the great-circle distance.
+Models read the run's parameters (as-of date, SLA hours) from ``meta.params``.
 """
 
 from __future__ import annotations
@@ -126,11 +127,20 @@ def write_params(con: duckdb.DuckDBPyConnection, as_of, settings) -> None:
         )
 
 
+def haversine_km(lat1: str, lon1: str, lat2: str, lon2: str) -> str:
+    """SQL for the great-circle distance in km between two points given in degrees (mean Earth radius)."""
+    return (
+        f"(2 * 6371.0088 * asin(sqrt(power(sin(radians({lat2} - {lat1}) / 2), 2)"
+        f" + cos(radians({lat1})) * cos(radians({lat2})) * power(sin(radians({lon2} - {lon1}) / 2), 2))))"
+    )
+
+
 def render(path: Path) -> str:
     from warehouse.metrics import PLACEHOLDERS, metric_columns
 
     sql = path.read_text(encoding="utf-8")
     sql = re.sub(r"/\* metrics:(\w+) \*/", lambda m: metric_columns(m.group(1)), sql)
+    sql = re.sub(r"/\* haversine_km\(([\w.]+), ([\w.]+), ([\w.]+), ([\w.]+)\) \*/", lambda m: haversine_km(*m.groups()), sql)
     return re.sub(r"/\* (appraisal:\w+) \*/", lambda m: PLACEHOLDERS[m.group(1)](), sql)
 
 

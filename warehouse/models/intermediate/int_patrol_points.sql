@@ -55,15 +55,11 @@ positioned as (
     from sessioned
 ),
 
--- haversine km and implied speed from the previous point of the session
+-- great-circle km (haversine, warehouse/build.py) and implied speed from the previous point of the session
 stepped as (
     select
         positioned.*,
-        2 * 6371.0088 * asin(sqrt(
-            power(sin(radians(positioned.lat - positioned.previous_lat) / 2), 2)
-            + cos(radians(positioned.previous_lat)) * cos(radians(positioned.lat))
-            * power(sin(radians(positioned.lon - positioned.previous_lon) / 2), 2)
-        )) as step_km,
+        /* haversine_km(positioned.previous_lat, positioned.previous_lon, positioned.lat, positioned.lon) */ as step_km,
         date_diff('microsecond', positioned.previous_ts, positioned.ts) / 3.6e9 as step_hours,
     from positioned
 ),
@@ -111,11 +107,7 @@ walk as (
         select
             walk_points.*,
             walk.kept_ts, walk.kept_lon, walk.kept_lat,
-            2 * 6371.0088 * asin(sqrt(
-                power(sin(radians(walk_points.lat - walk.kept_lat) / 2), 2)
-                + cos(radians(walk.kept_lat)) * cos(radians(walk_points.lat))
-                * power(sin(radians(walk_points.lon - walk.kept_lon) / 2), 2)
-            )) as km,
+            /* haversine_km(walk.kept_lat, walk.kept_lon, walk_points.lat, walk_points.lon) */ as km,
             date_diff('microsecond', walk.kept_ts, walk_points.ts) / 3.6e9 as hours,
         from walk
         inner join walk_points
@@ -154,11 +146,10 @@ kept_steps as (
 measured as (
     select
         kept_steps.worker_id, kept_steps.session_no, kept_steps.pos, kept_steps.ts,
-        coalesce(2 * 6371.0088 * asin(sqrt(
-            power(sin(radians(kept_steps.lat - kept_steps.kept_previous_lat) / 2), 2)
-            + cos(radians(kept_steps.kept_previous_lat)) * cos(radians(kept_steps.lat))
-            * power(sin(radians(kept_steps.lon - kept_steps.kept_previous_lon) / 2), 2)
-        )), 0.0) as km_from_previous,
+        coalesce(
+            /* haversine_km(kept_steps.kept_previous_lat, kept_steps.kept_previous_lon, kept_steps.lat, kept_steps.lon) */,
+            0.0
+        ) as km_from_previous,
     from kept_steps
 ),
 

@@ -24,38 +24,46 @@ in_window as (
         and tickets.reported_at < cast(params.as_of + interval 1 day as timestamp)
 ),
 
-grid_rows as (
-    select
-        'grid' as level,
-        grids.grid_code as key,
-        (select count(*) from persons where persons.grid_code = grids.grid_code) as residents,
-        (select count(*) from in_window where in_window.grid_code = grids.grid_code) as tickets,
-        (select coalesce(sum(weight), 0) from in_window where in_window.grid_code = grids.grid_code)
-            as weighted_tickets,
-    from staging.stg_registry__grids as grids
+-- the same sums at both levels: each unit (grid, building), its residents and its tickets
+units as (
+    select 'grid' as level, grid_code as key from staging.stg_registry__grids
+    union all
+    select 'building' as level, building_code as key from staging.stg_registry__buildings
 ),
 
-building_rows as (
-    select
-        'building' as level,
-        buildings.building_code as key,
-        (select count(*) from persons where persons.building_code = buildings.building_code) as residents,
-        (select count(*) from in_window where in_window.building_code = buildings.building_code) as tickets,
-        (select coalesce(sum(weight), 0) from in_window where in_window.building_code = buildings.building_code)
-            as weighted_tickets,
-    from staging.stg_registry__buildings as buildings
+residents as (
+    select level, key, count(*) as residents
+    from (
+        select 'grid' as level, grid_code as key from persons
+        union all
+        select 'building' as level, building_code as key from persons
+    )
+    group by level, key
+),
+
+loads as (
+    select level, key, count(*) as tickets, sum(weight) as weighted_tickets
+    from (
+        select 'grid' as level, grid_code as key, weight from in_window
+        union all
+        select 'building' as level, building_code as key, weight from in_window
+    )
+    group by level, key
 ),
 
 indexed as (
     select
-        level,
-        key,
-        (select as_of from params) as window_end,
-        residents,
-        tickets,
-        weighted_tickets,
-        1000.0 * weighted_tickets / nullif(residents, 0) as index,
-    from (select * from grid_rows union all select * from building_rows)
+        units.level,
+        units.key,
+        params.as_of as window_end,
+        coalesce(residents.residents, 0) as residents,
+        coalesce(loads.tickets, 0) as tickets,
+        coalesce(loads.weighted_tickets, 0) as weighted_tickets,
+        1000.0 * coalesce(loads.weighted_tickets, 0) / nullif(coalesce(residents.residents, 0), 0) as index,
+    from units
+    cross join params
+    left join residents on residents.level = units.level and residents.key = units.key
+    left join loads on loads.level = units.level and loads.key = units.key
 )
 
-select * from indexed
+select * from indexed order by level desc, key
