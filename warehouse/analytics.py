@@ -66,4 +66,3 @@ def finish_analytics(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("checkpoint analytics")
     finally:
         con.execute("detach analytics")
-
