@@ -78,7 +78,7 @@ class Result:
     message: str = ""
     columns: list[str] = field(default_factory=list)
     types: list[str] = field(default_factory=list)
-    rows_total: int = 0
+    rows_total: int | None = None  # rows the query gave; None when it gave none (error, refused, cancelled, …)
     count_capped: bool = False
     arrow_path: str | None = None
     seconds: float = 0.0
