@@ -40,8 +40,9 @@ con.close()
 """
 
 
-def child(cmd: list[str]) -> tuple[float, float]:
-    """Run a child process; return its wall seconds and its own peak RSS in MiB (from wait4)."""
+def child(cmd: list[str]) -> tuple[float, float, float]:
+    """Run a child process; return its wall seconds, its own peak RSS in MiB and its CPU seconds (user +
+    system, from wait4: against the wall time, how many of the cores it kept busy)."""
     with tempfile.TemporaryFile() as out:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
@@ -51,7 +52,7 @@ def child(cmd: list[str]) -> tuple[float, float]:
         if proc.returncode != 0:
             out.seek(0)
             sys.exit(f"failed ({proc.returncode}): {' '.join(cmd[:5])}\n{out.read().decode()[-4000:]}")
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def baseline_files(inbox: Path) -> tuple[list, list]:
@@ -112,10 +113,10 @@ def measure(scale: str, work: Path, inbox_given: Path | None = None) -> tuple[di
         "--as-of",
         as_of.isoformat(),
     ]
-    ingest_s, ingest_mib = child(cmd)
+    ingest_s, ingest_mib, ingest_cpu = child(cmd)
     base_db = work / "baseline.duckdb"
     base_db.unlink(missing_ok=True)
-    base_s, base_mib = child([sys.executable, "-c", BASELINE, json.dumps(native), str(base_db)])
+    base_s, base_mib, base_cpu = child([sys.executable, "-c", BASELINE, json.dumps(native), str(base_db)])
     base_db.unlink(missing_ok=True)
     report = json.loads(sorted((wh / "runs").glob("*.json"))[-1].read_text())
     figures = {
@@ -126,8 +127,10 @@ def measure(scale: str, work: Path, inbox_given: Path | None = None) -> tuple[di
         "generate_s": round(gen_s, 1),
         "ingest_s": round(ingest_s, 1),
         "ingest_peak_rss_mib": round(ingest_mib),
+        "ingest_cpu_s": round(ingest_cpu, 1),
         "duckdb_read_s": round(base_s, 1),
         "duckdb_read_peak_rss_mib": round(base_mib),
+        "duckdb_read_cpu_s": round(base_cpu, 1),
         "ingest_ratio_to_duckdb_read": round(ingest_s / base_s, 2),
         "rows_not_in_baseline": other_rows,
         "loaded": sum(f["loaded"] for f in report["files"]),

@@ -1,6 +1,7 @@
 """The benchmark runs end to end and writes every SPEC §9 key (a smoke run: figures, never times, are checked)."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,10 @@ def test_benchmark_json_is_complete(tmp_path):
     for k in ("ingest_s", "duckdb_read_s", "page_query_p50_ms", "page_query_p95_ms", "tag_filter_ms", "pandas_baseline_ratio"):
         assert isinstance(figures[k], int | float) and figures[k] > 0, k
     assert figures["page_query_p95_ms"] >= figures["page_query_p50_ms"]
+    # CPU seconds of each child beside its wall time: how many of the cores it kept busy
+    cores = os.cpu_count() or 1
+    assert 0 < figures["ingest_cpu_s"] <= figures["ingest_s"] * cores + 1
+    assert 0 < figures["duckdb_read_cpu_s"] <= figures["duckdb_read_s"] * cores + 1
     # where the ingest's memory peak is: the process's peak RSS at the end of each step, never falling
     peaks = [figures[f"stage_{s}_peak_rss_mib"] for s in ("read_validate_load", "models", "quality", "analytics")]
     assert peaks == sorted(peaks) and peaks[0] > 50 and peaks[-1] <= figures["ingest_peak_rss_mib"] + 1
