@@ -356,10 +356,11 @@ def test_a_view_model_replaces_a_table_left_by_an_older_version(warehouse_copy, 
 
     assert materialized(MODELS / "intermediate" / "int_tickets_timed.sql") == "view"
     assert materialized(MODELS / "mart" / "ticket_facts.sql") == "table"
-    marked = tmp_path / "staging" / "stg_x.sql"
+    assert materialized(MODELS / "staging" / "stg_sensors__events.sql") == "view"  # raw's rows as they are
+    marked = tmp_path / "mart" / "x.sql"
     marked.parent.mkdir()
     marked.write_text("-- one row per x\n-- materialized: view\nselect 1 as x\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="only intermediate models may be views"):
+    with pytest.raises(ValueError, match="only staging and intermediate models may be views"):
         materialized(marked)
     with duckdb.connect(str(current_paths(warehouse_copy)[0])) as con:
         kinds = dict(con.execute("select view_name, 'view' from duckdb_views() where schema_name = 'intermediate'").fetchall())

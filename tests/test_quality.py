@@ -92,6 +92,10 @@ def test_chunks_cover_every_row_once_and_keep_a_keys_rows_together():
     by_key = [set(df["k"]) for _, _, df in _chunks(con, "t", "i, k", "k", 15)]
     assert len(by_key) == 6 and set().union(*by_key) == {f"k{j}" for j in range(7)}
     assert sum(len(s) for s in by_key) == 7  # no key in two pieces, so uniqueness holds across the table
+    con.execute("create view v as select * from t")  # a view has no row ids: streamed in pieces instead
+    streamed = list(_chunks(con, "v", "i", None, 15))
+    assert [(p[1], len(p[2])) for p in streamed] == [(6, 15)] * 5 + [(6, 5)]
+    assert sorted(v for _, _, df in streamed for v in df["i"]) == kept
     con.execute("create table e (i int)")
     assert [(p[1], len(p[2])) for p in _chunks(con, "e", "i", None, 15)] == [(1, 0)]
 

@@ -2,8 +2,8 @@
 
 Models are SQL files under ``warehouse/models/<layer>/``; a file's stem is its table's name
 (``staging.stg_complaints__tickets``) and the name of the quality suite that checks it. The
-first ``--`` comment line of a model states its grain and becomes the table's comment; an intermediate
-model with a line ``-- materialized: view`` is built as a view. Within a
+first ``--`` comment line of a model states its grain and becomes the table's comment; a staging or
+intermediate model with a line ``-- materialized: view`` is built as a view. Within a
 layer, a model that names another (``intermediate.int_x``) is built after it. ``/* metrics:<set> */``
 in a model is replaced by the column list of that metric set from ``warehouse/metrics.py``, so each
 KPI is written once; ``/* haversine_km(lat1, lon1, lat2, lon2) */`` becomes the great-circle distance.
@@ -167,14 +167,15 @@ def ordered(layer: str) -> list[Path]:
 
 
 def materialized(path: Path) -> str:
-    """``view`` for a model marked ``-- materialized: view`` (an intermediate step cheap to recompute that
-    would otherwise be written out in full), else ``table``. Staging and marts stay tables: the quality
-    suites chunk them by row id and the analytics file copies them."""
+    """``view`` for a model marked ``-- materialized: view`` (a staging or intermediate step cheap to
+    recompute that would otherwise be written out in full: the 16M sensor events copied from raw as
+    they are), else ``table``. Marts stay tables: pages read them, some in their stored order. The
+    analytics file gets a staging view's rows as a table."""
     text = path.read_text(encoding="utf-8")
     if not re.search(r"^-- materialized: view\s*$", text, re.M):
         return "table"
-    if path.parent.name != "intermediate":
-        raise ValueError(f"{path}: only intermediate models may be views")
+    if path.parent.name not in ("staging", "intermediate"):
+        raise ValueError(f"{path}: only staging and intermediate models may be views")
     return "view"
 
 
