@@ -168,7 +168,7 @@ def ordered(layer: str) -> list[Path]:
 
 def materialized(path: Path) -> str:
     """``view`` for a model marked ``-- materialized: view`` (a staging or intermediate step cheap to
-    recompute that would otherwise be written out in full: the 16M sensor events copied from raw as
+    recompute that would otherwise be written out in full: the 32.9M sensor events copied from raw as
     they are), else ``table``. Marts stay tables: pages read them, some in their stored order. The
     analytics file gets a staging view's rows as a table."""
     text = path.read_text(encoding="utf-8")
