@@ -84,7 +84,7 @@ def test_chunks_cover_every_row_once_and_keep_a_keys_rows_together():
 
     con = duckdb.connect()
     con.execute("create table t as select i, 'k' || (i % 7) as k from range(100) r(i)")
-    con.execute("delete from t where i between 20 and 39")  # rowids 20–39 are gone: the range has a gap
+    con.execute("delete from t where i between 20 and 39")  # deleted rows leave a gap in the row ids
     kept = [i for i in range(100) if not 20 <= i <= 39]
     pieces = list(_chunks(con, "t", "i", None, 15))
     assert [p[1] for p in pieces] == [6] * 6  # ceil(80 / 15)
