@@ -188,10 +188,9 @@ def load_file(
             refs,
             mapping,
             tz=settings.timezone,
-            secret=settings.key_secret(),
+            keys=keys,
             margin_km=settings.area_margin_km,
             dedupe=False,
-            keys=keys,
         )
         parts.append(typed_part.select(keep))
         del canon, typed_part

@@ -243,6 +243,3 @@ class PersonKeys:
         found = pl.DataFrame({"__v": values}).join(self.memo, on="__v", how="left", maintain_order="left")
         return found["__k"].rename(values.name)
 
-
-def person_key(values: pl.Series, secret: bytes) -> pl.Series:
-    return PersonKeys(secret)(values)

@@ -213,17 +213,16 @@ def transform(
     mapping: Mapping,
     *,
     tz: str,
-    secret: bytes,
+    keys: PersonKeys,
     margin_km: float,
     dedupe: bool = True,
-    keys: PersonKeys | None = None,
 ) -> pl.DataFrame:
     """Typed rows of one file with ``__reason`` (null = loaded). Grain: one row per input record.
 
     ``dedupe=False`` leaves the same-key-twice check to the caller (``mark_duplicates`` over the
-    whole file), for a file transformed in slices. ``keys``: the run's person keys (made with
-    ``secret``), so each ID number is hashed once per run."""
-    out = _typed(df, entity, mapping, tz, keys or PersonKeys(secret))
+    whole file), for a file transformed in slices. ``keys``: the run's person keys, so each ID number
+    is hashed once per run."""
+    out = _typed(df, entity, mapping, tz, keys)
     if any(c.kind == "wkt" for c in entity.columns):
         wkt = out["boundary"].to_list()
         geoms = shapely.from_wkt(np.array(wkt, dtype=object), on_invalid="ignore")

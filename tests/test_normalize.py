@@ -13,13 +13,13 @@ from stdnum.exceptions import InvalidChecksum, ValidationError
 
 from pipelines.geo import _wgs84_to_gcj02, gcj02_to_wgs84
 from pipelines.normalize import (
+    PersonKeys,
     halfwidth,
     id_checks,
     parse_float,
     parse_phone,
     parse_tags,
     parse_timestamp,
-    person_key,
 )
 
 
@@ -208,24 +208,22 @@ def test_numbers(raw, expected):
 
 def test_person_key_is_keyed_and_stable():
     ids = pl.Series(["360426199101010071", "360426199101010071", None])
-    a = person_key(ids, b"secret-a")
+    a = PersonKeys(b"secret-a")(ids)
     assert a[0] == a[1] and len(a[0]) == 32 and a[2] is None
     # the same key every earlier warehouse version stored: HMAC-SHA256, first 32 hex digits
     assert a[0] == hmac.new(b"secret-a", b"360426199101010071", hashlib.sha256).hexdigest()[:32]
-    assert person_key(ids, b"secret-b")[0] != a[0]
+    assert PersonKeys(b"secret-b")(ids)[0] != a[0]
     assert "360426" not in a[0]
 
 
 def test_a_runs_person_keys_hash_each_id_once_and_match_the_one_off_key():
-    from pipelines.normalize import PersonKeys
-
     keys = PersonKeys(b"secret-a")
     first = keys(pl.Series("id_number", ["360426199101010071", "11010519491231002X", None]))
     ids = pl.Series("reporter_id_number", ["11010519491231002X", "440524188001010014", "360426199101010071"])
     later = keys(ids)
     assert keys.memo.height == 3  # the two IDs seen before were not hashed again
     assert later.name == "reporter_id_number"
-    assert later.to_list() == person_key(ids, b"secret-a").to_list()
+    assert later.to_list() == PersonKeys(b"secret-a")(ids).to_list()  # a fresh instance: the one-off keys
     assert (first[0], first[1], first[2]) == (later[2], later[0], None)
 
 

@@ -59,7 +59,7 @@ indexed as (
         coalesce(residents.residents, 0) as residents,
         coalesce(loads.tickets, 0) as tickets,
         coalesce(loads.weighted_tickets, 0) as weighted_tickets,
-        1000.0 * coalesce(loads.weighted_tickets, 0) / nullif(coalesce(residents.residents, 0), 0) as index,
+        1000.0 * coalesce(loads.weighted_tickets, 0) / nullif(residents.residents, 0) as index,
     from units
     cross join params
     left join residents on residents.level = units.level and residents.key = units.key
