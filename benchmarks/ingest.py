@@ -137,6 +137,7 @@ def measure(scale: str, work: Path, inbox_given: Path | None = None) -> tuple[di
         "quarantined": sum(f["quarantined"] for f in report["files"]),
         **{f"stage_{k}_s": v for k, v in report["stages"].items()},
         **{f"stage_{k}_peak_rss_mib": v for k, v in report.get("stage_peak_rss_mib", {}).items()},
+        **{f"stage_{k}_cpu_s": v for k, v in report.get("stage_cpu_s", {}).items()},
         "slowest_models_s": dict(sorted(report.get("model_seconds", {}).items(), key=lambda kv: -kv[1])[:8]),
     }
     return figures, wh

@@ -7,6 +7,7 @@ bad value of that kind (bad_timestamp, invalid_value, ...).
 from __future__ import annotations
 
 import hmac
+import threading
 from datetime import date
 from functools import cache
 
@@ -228,18 +229,22 @@ class PersonKeys:
     """Keyed hashes of normalised ID numbers (HMAC-SHA256, 32 hex chars): the only person key outside PII
     tables. It remembers the keys it made, so one instance per run hashes each ID once: ticket reporters
     and volunteers are mostly residents the registry files keyed already (a district ticket file's 162k
-    reporters took 0.65 s to hash, 30 files a run)."""
+    reporters took 0.65 s to hash, 30 files a run). Files loading side by side share it: a lock keeps two
+    of them from adding the same new ID twice."""
 
     def __init__(self, secret: bytes):
         self.secret = secret
         self.memo = pl.DataFrame(schema={"__v": pl.String, "__k": pl.String})
+        self.lock = threading.Lock()
 
     def __call__(self, values: pl.Series) -> pl.Series:
         uniques = values.unique().drop_nulls()
-        new = uniques.filter(~uniques.is_in(self.memo["__v"].implode()))
-        if len(new):
-            keys = [hmac.digest(self.secret, v.encode(), "sha256").hex()[:32] for v in new.to_list()]  # one-shot C HMAC
-            self.memo = pl.concat([self.memo, pl.DataFrame({"__v": new, "__k": keys})], rechunk=False)
-        found = pl.DataFrame({"__v": values}).join(self.memo, on="__v", how="left", maintain_order="left")
+        with self.lock:
+            new = uniques.filter(~uniques.is_in(self.memo["__v"].implode()))
+            if len(new):
+                keys = [hmac.digest(self.secret, v.encode(), "sha256").hex()[:32] for v in new.to_list()]  # one-shot C HMAC
+                self.memo = pl.concat([self.memo, pl.DataFrame({"__v": new, "__k": keys})], rechunk=False)
+            memo = self.memo
+        found = pl.DataFrame({"__v": values}).join(memo, on="__v", how="left", maintain_order="left")
         return found["__k"].rename(values.name)
 

@@ -32,6 +32,9 @@ def test_benchmark_json_is_complete(tmp_path):
     cores = os.cpu_count() or 1
     assert 0 < figures["ingest_cpu_s"] <= figures["ingest_s"] * cores + 1
     assert 0 < figures["duckdb_read_cpu_s"] <= figures["duckdb_read_s"] * cores + 1
+    # CPU seconds per step (every thread): together no more than the whole child's
+    stage_cpu = [figures[f"stage_{s}_cpu_s"] for s in ("read_validate_load", "models", "quality", "analytics")]
+    assert all(c > 0 for c in stage_cpu[:3]) and sum(stage_cpu) <= figures["ingest_cpu_s"] + 1
     # where the ingest's memory peak is: the process's peak RSS at the end of each step, never falling
     peaks = [figures[f"stage_{s}_peak_rss_mib"] for s in ("read_validate_load", "models", "quality", "analytics")]
     assert peaks == sorted(peaks) and peaks[0] > 50 and peaks[-1] <= figures["ingest_peak_rss_mib"] + 1

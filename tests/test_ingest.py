@@ -181,15 +181,17 @@ def test_file_order_does_not_change_the_result(demo_run, demo_inbox, tmp_path):
     )
 
 
-def test_files_checked_in_slices_give_the_same_result(demo_run, demo_inbox, tmp_path, monkeypatch):
+def test_files_checked_in_slices_one_at_a_time_give_the_same_result(demo_run, demo_inbox, tmp_path, monkeypatch):
     """A big file is typed and checked in slices of TRANSFORM_SLICE_ROWS; with slices of 100 rows
     the demo inbox (many files over 100 rows, duplicate keys planted) loads and quarantines
-    exactly what the one-piece run did, the same-key-twice check included."""
+    exactly what the one-piece run did, the same-key-twice check included. This run also loads one file
+    at a time (LOAD_PARALLEL_BYTES = 0), where the demo run loaded an entity's files two at a time."""
     import pipelines.ingest as ingest
 
     settings, _, _ = demo_run
     slice_rows = 100
     monkeypatch.setattr(ingest, "TRANSFORM_SLICE_ROWS", slice_rows)
+    monkeypatch.setattr(ingest, "LOAD_PARALLEL_BYTES", 0)
     result = run_ingest(demo_inbox[0], make_settings(tmp_path / "wh"), as_of=AS_OF)
     assert result.status == "published"
     assert max(f.rows_in for f in result.files) > 3000
@@ -207,6 +209,59 @@ def test_files_checked_in_slices_give_the_same_result(demo_run, demo_inbox, tmp_
             "where q.reason = 'duplicate_key'"
         ).fetchall()
     assert pairs and any(abs(a - b) >= slice_rows for a, b in pairs), pairs
+
+
+def test_an_entitys_files_load_two_at_a_time_within_the_byte_budget(tmp_path, monkeypatch):
+    """Two files of one entity are loaded at the same moment (a barrier both must reach), a third waits
+    for a free worker; with a budget smaller than the files they load one at a time. Results come back in
+    file order, and identical content is loaded once."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pipelines.ingest as ingest
+    from pipelines.schema import BY_TABLE
+    from warehouse.build import ensure_tables
+
+    entity = BY_TABLE["complaints__tickets"]
+    inbox = tmp_path / "inbox"
+    (inbox / "complaints").mkdir(parents=True)
+    paths = []
+    for name, body in [("a.csv", "1"), ("b.csv", "2"), ("c.csv", "3"), ("d.csv", "1")]:
+        paths.append(inbox / "complaints" / name)
+        paths[-1].write_text(f"工单编号\n{body}\n", encoding="utf-8")
+    inside, most, gate, lock = [0], [0], [None], threading.Lock()
+
+    def fake_load(cur, path, entity, refs, mapping, **kw):
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        try:
+            if gate[0] is not None and path.name in ("a.csv", "b.csv"):
+                gate[0].wait()  # raises BrokenBarrierError unless the two run at once
+            else:
+                threading.Event().wait(0.05)
+            return ingest.FileResult(str(path.relative_to(inbox)), entity.source, entity.name, kw["digest"], "loaded")
+        finally:
+            with lock:
+                inside[0] -= 1
+
+    monkeypatch.setattr(ingest, "load_file", fake_load)
+    con = duckdb.connect()
+    ensure_tables(con)
+    settings = make_settings(tmp_path / "wh")
+    for budget, barrier, expected_most in [(1 << 20, threading.Barrier(2, timeout=10), 2), (4, None, 1)]:
+        monkeypatch.setattr(ingest, "LOAD_PARALLEL_BYTES", budget)
+        most[0], gate[0] = 0, barrier
+        with ThreadPoolExecutor(2) as pool:
+            out = ingest._load_group(
+                con, pool, entity, paths, set(), {}, inbox=inbox, run_id="r", settings=settings,
+                keys=None, progress=None, task=None,
+            )
+        assert most[0] == expected_most
+        assert [(fr.file, fr.status) for fr, *_ in out] == [
+            ("complaints/a.csv", "loaded"), ("complaints/b.csv", "loaded"),
+            ("complaints/c.csv", "loaded"), ("complaints/d.csv", "skipped"),
+        ]
 
 
 def test_missing_source_folders_still_load(tmp_path, demo_inbox):

@@ -260,3 +260,18 @@ def test_a_column_in_utc_with_a_literal_z_converts_like_the_row_parser():
     col = parse_timestamps(pl.Series("t", values))
     assert col.to_list() == [ts(v) for v in values]
     assert col[0] == datetime(2026, 2, 1, 4, 0) and col[250] == datetime(2026, 3, 1, 0, 0, 0, 500000)
+
+
+def test_person_keys_shared_by_threads_stay_one_key_per_id():
+    """Files loading side by side share the run's PersonKeys: each adds the IDs it has not seen, and two
+    adding the same new IDs at once must not store them twice (a doubled memo row doubles the rows the
+    join hands back, and the keys no longer line up with the values)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    keys = PersonKeys(b"secret-a")
+    batches = [pl.Series("id", [f"{i:018d}" for i in range(k, k + 20_000)]) for k in range(0, 80_000, 5_000)]
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(keys, batches))
+    assert keys.memo["__v"].is_unique().all() and keys.memo.height == 95_000
+    alone = PersonKeys(b"secret-a")
+    assert [g.to_list() for g in got] == [alone(b).to_list() for b in batches]
