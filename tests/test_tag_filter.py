@@ -39,7 +39,8 @@ def wh(tmp_path_factory):
     (inbox / "buildings.csv").write_text("楼栋编码,地址,网格编码\nB1,1号,G1\nB2,2号,G2\n", encoding="utf-8")
     ids = id_numbers(np.array(["310101"] * 4), np.array(["1996-01-01"] * 4, dtype="datetime64[D]"), np.arange(4) * 2 + 1)
     rows = ["姓名,公民身份号码,户号,楼栋编码,人员标签"] + [
-        f"{p},{i},H{p},{'B1' if GRID[p] == 'G1' else 'B2'},{';'.join(TAGS[p])}" for p, i in zip(TAGS, ids, strict=True)
+        f"{p},{i},H{p},{'B1' if GRID[p] == 'G1' else 'B2'},{';'.join(reversed(TAGS[p]))}"  # listed out of order
+        for p, i in zip(TAGS, ids, strict=True)
     ]
     (inbox / "persons.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     settings = Settings(warehouse=root / "wh", person_key_secret="k", data_docs=False)
@@ -58,6 +59,30 @@ def test_dictionary_spans_two_words(wh):
     d = {t: (w, b) for t, w, b in wh.rows("select tag, word, bit from mart.tag_dictionary")}
     assert len(d) == 70
     assert (d["T00"], d["T62"], d["T63"], d["T69"]) == ((0, 0), (0, 62), (1, 0), (1, 6))
+
+
+def test_profile_names_each_persons_tags_in_order(wh):
+    got = dict(wh.rows("select household_id, tags from mart.person_profile"))
+    assert got["HQ1"] == "T00、T65"
+    assert got["HQ2"] == "T65、T69"  # registered as T69;T65
+    assert got["HQ3"] == "T00、T01"
+    assert got["HQ4"] == "、".join(f"T{i:02d}" for i in range(2, 69) if i != 65)
+
+
+def test_profile_tags_are_each_persons_distinct_tags(demo_run):
+    """The demo has people holding a tag twice (registered, and derived as of D): the profile names it once."""
+    from collections import defaultdict
+
+    settings, _, _ = demo_run
+    w = Warehouse(settings.warehouse)
+    pairs = w.rows("select person_key, tag from mart.person_tags")
+    assert len(pairs) > len(set(pairs))  # the doubled tags this test is about
+    expected = defaultdict(set)
+    for key, tag in pairs:
+        expected[key].add(tag)
+    got = dict(w.rows("select person_key, tags from mart.person_profile"))
+    assert got == {k: "、".join(sorted(expected.get(k, ()))) for k in got}
+    assert sum(1 for v in got.values() if v) == len(expected)
 
 
 @pytest.mark.parametrize(

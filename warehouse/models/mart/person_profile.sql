@@ -12,7 +12,18 @@ grids as (
     select grid_code, community from staging.stg_registry__grids
 ),
 
-tag_words as (
+-- a tag's number (1-based) is its place in the dictionary, which is in tag order: each person's tags are
+-- gathered as numbers and named afterwards (gathering the names themselves, after a distinct over the
+-- 21.6M person-tag rows, took 12.4 s of this model at district scale; numbers take 5.4 s)
+dictionary as (
+    select tag, word, bit, word * 63 + bit + 1 as number from mart.tag_dictionary
+),
+
+tag_names as (
+    select list(tag order by number) as names from dictionary
+),
+
+tag_numbers as (
     select
         tags.person_key,
         bit_or(case when dictionary.word = 0 then cast(1 as bigint) << dictionary.bit else cast(0 as bigint) end) as tag_bits_0,
@@ -23,11 +34,18 @@ tag_words as (
         bit_or(case when dictionary.word = 5 then cast(1 as bigint) << dictionary.bit else cast(0 as bigint) end) as tag_bits_5,
         bit_or(case when dictionary.word = 6 then cast(1 as bigint) << dictionary.bit else cast(0 as bigint) end) as tag_bits_6,
         bit_or(case when dictionary.word = 7 then cast(1 as bigint) << dictionary.bit else cast(0 as bigint) end) as tag_bits_7,
-        -- a list sorted per person, not an ordered string_agg, which sorted inside the aggregate (district: 42 → 24 s)
-        array_to_string(list_sort(list(tags.tag)), '、') as tags,
-    from (select distinct person_key, tag from mart.person_tags) as tags
-    join mart.tag_dictionary as dictionary on dictionary.tag = tags.tag
+        list_sort(list_distinct(list(dictionary.number))) as numbers,  -- a tag both registered and derived counts once
+    from mart.person_tags as tags
+    join dictionary on dictionary.tag = tags.tag
     group by tags.person_key
+),
+
+tag_words as (
+    select
+        tag_numbers.* exclude (numbers),
+        array_to_string(list_transform(tag_numbers.numbers, lambda n: tag_names.names[n]), '、') as tags,
+    from tag_numbers
+    cross join tag_names
 ),
 
 masked as (
