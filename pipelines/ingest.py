@@ -161,7 +161,7 @@ def load_refs(con: duckdb.DuckDBPyConnection) -> Refs:
 
 def _raw_json(original: pl.DataFrame, rows: pl.Series) -> pl.DataFrame:
     """The quarantined records as read (the file's own headers), one JSON object each."""
-    sub = original.filter(pl.col("__row").is_in(rows.implode()))
+    sub = original[original.get_column("__row").is_in(rows.implode()).arg_true()]  # gathers those rows only
     data_cols = [c for c in sub.columns if not c.startswith("__")]
     js = pl.struct(data_cols).struct.json_encode() if data_cols else pl.lit(None, pl.String)
     return sub.select(
@@ -209,21 +209,10 @@ def load_file(
         result.warnings.append("忽略未知列 (ignored unknown columns): " + ", ".join(ignored))
     typed = mark_duplicates(pl.concat(parts, rechunk=False) if len(parts) > 1 else parts[0], entity)
     del parts
-    bad = typed.filter(pl.col("__reason").is_not_null()).select("__row", "__reason")
-    good = typed if bad.is_empty() else typed.filter(pl.col("__reason").is_null())  # no copy when all is well
-    rows_in = typed.height
-    del typed
-    for start in range(0, good.height, TRANSFORM_SLICE_ROWS):
-        chunk = good.slice(start, TRANSFORM_SLICE_ROWS).select(
-            *cols,
-            pl.lit(digest).alias("_file_hash"),
-            pl.col("__row").alias("_row"),
-            pl.lit(run_id).alias("_run_id"),
-        )
-        con.register("loaded_rows", chunk.to_arrow())
-        con.execute(f"insert into raw.{entity.table} by name select * from loaded_rows")
-        con.unregister("loaded_rows")
-    if bad.height:
+    # the two columns as they are: a select or filter on the frame of slices first joined every column into
+    # one piece (+1.3 GiB for 16M events)
+    bad = pl.DataFrame([typed.get_column("__row"), typed.get_column("__reason")]).filter(pl.col("__reason").is_not_null())
+    if bad.height:  # the quarantined records as read, before the file's text is let go
         q = bad.join(
             _raw_json(original, bad["__row"]), left_on="__row", right_on="row_number", how="left"
         ).select(
@@ -239,8 +228,27 @@ def load_file(
         con.register("quarantined_rows", q.to_arrow())
         con.execute("insert into meta.quarantine by name select * from quarantined_rows")
         con.unregister("quarantined_rows")
+        del q
+    # the file as read (2.5 GB for 16M event lines) is not held while the rows are written, and the loaded
+    # rows are picked slice by slice rather than copied whole: a 708 MB event file peaked at 5.2 GiB, now ≈ 3
+    del original
+    rows_in = typed.height
+    for start in range(0, rows_in, TRANSFORM_SLICE_ROWS):
+        piece = typed.slice(start, TRANSFORM_SLICE_ROWS)
+        if bad.height:
+            piece = piece.filter(pl.col("__reason").is_null())
+        chunk = piece.select(
+            *cols,
+            pl.lit(digest).alias("_file_hash"),
+            pl.col("__row").alias("_row"),
+            pl.lit(run_id).alias("_run_id"),
+        )
+        con.register("loaded_rows", chunk.to_arrow())
+        con.execute(f"insert into raw.{entity.table} by name select * from loaded_rows")
+        con.unregister("loaded_rows")
+    del typed
     result.rows_in = rows_in
-    result.loaded = good.height
+    result.loaded = rows_in - bad.height
     result.quarantined = bad.height
     result.reasons = dict(sorted(bad.group_by("__reason").len().iter_rows()))
     return result
