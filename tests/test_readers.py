@@ -208,25 +208,41 @@ def test_corrupt_gzip_is_refused(tmp_path):
         read_any(path, TICKETS)
 
 
-def test_jsonl_fast_path_equals_line_by_line():
+@pytest.mark.parametrize("piece", [1 << 20, 5, 7])  # pieces of 5 or 7 bytes: every boundary case of the line scan
+def test_jsonl_fast_path_equals_line_by_line(tmp_path, monkeypatch, piece):
+    import pipelines.readers as readers
     from pipelines.readers import _read_jsonl_fast, _read_jsonl_lines
 
+    monkeypatch.setattr(readers, "SCAN_PIECE_BYTES", piece)
     rows = [
         {"设备编号": "D1", "事件时间": "2026-01-05T08:00:00Z", "事件类型": "读数", "数值": 100.25},
         {"设备编号": "D2", "事件时间": "2026-01-05 08:00:00", "事件类型": "告警", "处置结果": "误报"},
-        {"设备编号": "D3", "事件时间": "null", "事件类型": "心跳", "数值": 7},
+        {"设备编号": "D3", "事件时间": "null", "事件类型": "心跳", "数值": 7.0},
+        {"设备编号": "D4", "事件时间": "2026-01-05 09:00:00", "事件类型": "读数", "数值": 1e5, "备注": None},
     ]
-    text = "\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n"
-    fast, slow = _read_jsonl_fast(text.encode()), _read_jsonl_lines(text)
-    assert fast is not None
-    # every key, in order of first appearance: 处置结果 first shows on line 2
-    assert fast.columns[:5] == ["设备编号", "事件时间", "事件类型", "数值", "处置结果"] == slow.columns[:5]
-    as_numbers = pl.col("数值").cast(pl.Float64)  # 7 may read as "7.0": the same number once parsed
-    fast, slow = (f.with_columns(as_numbers).select(sorted(f.columns)) for f in (fast, slow))
-    assert fast.equals(slow)
+    text = "\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n\n"  # blank lines at the end are no records
+
+    def fast(data: bytes, name: str = "events.jsonl"):
+        path = tmp_path / name
+        path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+        return _read_jsonl_fast(path)
+
+    slow = _read_jsonl_lines(text)
+    for name in ("events.jsonl", "events.jsonl.gz"):
+        got = fast(text.encode(), name)
+        assert got is not None
+        # every key, in order of first appearance: 处置结果 first shows on line 2, 备注 on line 4
+        assert got.columns == ["设备编号", "事件时间", "事件类型", "数值", "处置结果", "备注", "__row", "__bad", "__raw"]
+        assert got.columns == slow.columns
+        assert got.equals(slow)  # numbers as the careful path writes them: 7.0 is "7.0", 1e5 "100000.0"
+        assert got["__row"].to_list() == [1, 2, 3, 4]
     data = text.encode()
-    assert _read_jsonl_fast(data + b"{broken\n") is None  # a malformed line takes the careful path
-    assert _read_jsonl_fast(data.replace("误报".encode(), b"\xff\xfe")) is None  # so does a byte that is not UTF-8
-    assert _read_jsonl_fast(data.replace(b"\n", b"\r\n")) is None
-    assert _read_jsonl_fast(data.replace(b"\n", b"\n\n", 1)) is None  # a blank line would shift line numbers
-    assert _read_jsonl_fast(b"[1, 2]\n") is None
+    assert fast(data + b"{broken\n") is None  # a malformed line takes the careful path
+    assert fast(data.replace("误报".encode(), b"\xff\xfe")) is None  # so does a byte that is not UTF-8
+    assert fast(data.replace(b"\n", b"\r\n")) is None
+    assert fast(data.replace(b"\n", b"\n\n", 1)) is None  # a blank line would shift line numbers
+    assert fast(data.replace(b"\n", b"\n  \n", 1)) is None  # a line of spaces too
+    assert fast(b"\xef\xbb\xbf" + data) is None
+    assert fast(b'{"a": "x", "a": null}\n') is None  # a repeated key: the careful path keeps the first real value
+    assert fast(b"[1, 2]\n") is None
+    assert fast(b"") is None
