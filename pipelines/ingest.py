@@ -7,7 +7,6 @@ Every input row ends in exactly one place — ``raw.<table>`` (loaded) or ``meta
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import os
 import resource
@@ -36,9 +35,8 @@ from warehouse.build import build_models, ensure_tables, raw_columns, write_para
 
 LOAD_MEMORY_LIMIT = "1GB"  # DuckDB's share while files are read (it only appends then)
 TRANSFORM_SLICE_ROWS = 1_000_000  # rows typed and checked at a time; bounds the ingest's memory on big files
-# files of one entity load two at a time while their text together is at most this; a bigger one loads
-# alone (a district ticket file of 150 MB peaks near 1.5 GiB while checked, a 700 MB event file near 5)
-LOAD_PARALLEL_BYTES = 400 << 20
+# files load two at a time while their memory_weight together is at most this; a heavier one loads alone
+LOAD_MEMORY_BUDGET = 6 << 30
 
 
 class InboxError(Exception):
@@ -265,32 +263,54 @@ def text_bytes(path: Path) -> int:
     return size
 
 
-def _load_group(
+def depends_on(entity: Entity) -> tuple[str, ...]:
+    """The tables a file's rows are checked against (``load_refs``), as tables that must be loaded first:
+    every registry entity before it, and every entity of its own source before it. After the registry,
+    the four other sources load independently of each other."""
+    before = ENTITIES[: ENTITIES.index(entity)]
+    return tuple(e.table for e in before if e.source in ("registry", entity.source))
+
+
+def memory_weight(entity: Entity, path: Path) -> int:
+    """About how much memory loading the file takes at its peak: its text times what the text of that
+    kind of file grew to when checked (district, measured: a ticket file 7.3×, events 4.3× as CSV and
+    2.4× as JSON lines — every line repeats its keys —, GPS points 3.1×, volunteer records 2.6×); 8× for
+    the rest."""
+    growth = GROWTH.get(entity.name, 8.0)
+    if path.name.lower().endswith((".jsonl", ".jsonl.gz")):
+        growth = min(growth, 3.0)
+    return int(text_bytes(path) * growth)
+
+
+GROWTH = {"tickets": 8.0, "events": 4.5, "tracks": 3.5, "records": 3.0}
+
+
+def _load_files(
     con: duckdb.DuckDBPyConnection,
     pool: ThreadPoolExecutor,
-    entity: Entity,
-    paths: list[Path],
+    files: list[tuple[Entity, Path]],
     seen: set[str],
-    mappings: dict[str, Mapping | FileRejected],
     *,
     inbox: Path,
     run_id: str,
     settings: Settings,
     keys: PersonKeys,
-    progress: Progress | None,
-    task,
+    progress: Progress | None = None,
+    task=None,
 ) -> list[tuple[FileResult, datetime, datetime, str | None]]:
-    """Load one entity's files, two at a time while their text together stays within LOAD_PARALLEL_BYTES
-    (a bigger file loads alone), each on a cursor of its own; (result, started, finished) per file, in
-    file order, with why a refused file was refused. A file already loaded — before, or earlier in this run — is skipped.
+    """Load the inbox's files two at a time, each on a cursor of its own; (result, started, finished,
+    why it was refused) per file, in the order given. A file starts once the tables it is checked against
+    are loaded (``depends_on``), the biggest ready one first, beside another only while their
+    ``memory_weight`` together stays within LOAD_MEMORY_BUDGET (alone, any file may start). A file already
+    loaded — before, or earlier in the list — is skipped.
 
-    Reading and checking a file keeps about 1.4 of the 2 cores busy (Polars' parser and expressions
-    are parallel, the Python around them is not); two files at once keep both busy. Files of one entity
-    are independent: they are checked against the same references, loaded by the entities before them."""
-    digests = list(pool.map(file_hash, paths))
+    Reading and checking one file keeps about 1.4 of the 2 cores busy (Polars' parser and expressions
+    are parallel, the Python around them is not); two at once keep both busy, and the big event files
+    load beside ticket files rather than alone."""
+    digests = list(pool.map(file_hash, [path for _, path in files]))
     out: dict[int, tuple[FileResult, datetime, datetime, str | None]] = {}
     todo: list[int] = []
-    for i, (path, digest) in enumerate(zip(paths, digests, strict=True)):
+    for i, ((entity, path), digest) in enumerate(zip(files, digests, strict=True)):
         if digest in seen:
             fr = FileResult(str(path.relative_to(inbox)), entity.source, entity.name, digest, "skipped")
             fr.warnings.append("内容与已加载文件相同，跳过 (same content loaded before)")
@@ -298,54 +318,76 @@ def _load_group(
         else:
             seen.add(digest)
             todo.append(i)
-    if todo:
-        refs = load_refs(con)
-        if entity.source not in mappings:
-            try:
-                mappings[entity.source] = Mapping.load(inbox / entity.source)
-            except FileRejected as e:
-                mappings[entity.source] = e  # every file of the source is refused for it
     if progress:
         progress.advance(task, len(out))
+    mappings: dict[str, Mapping | FileRejected] = {}
+    for i in todo:
+        source = files[i][0].source
+        if source not in mappings:
+            try:
+                mappings[source] = Mapping.load(inbox / source)
+            except FileRejected as e:
+                mappings[source] = e  # every file of the source is refused for it
+    refs: dict[str, Refs] = {}  # per entity, read once what it depends on is loaded
 
     def one(i: int) -> tuple[FileResult, datetime, datetime, str | None]:
-        path, digest, t0, error = paths[i], digests[i], datetime.now(), None
+        (entity, path), digest, t0, error = files[i], digests[i], datetime.now(), None
         mapping = mappings[entity.source]
         cur = con.cursor()
         try:
             if isinstance(mapping, FileRejected):
                 raise mapping
             fr = load_file(
-                cur, path, entity, refs, mapping, inbox=inbox, run_id=run_id, digest=digest, settings=settings, keys=keys
+                cur,
+                path,
+                entity,
+                refs[entity.table],
+                mapping,
+                inbox=inbox,
+                run_id=run_id,
+                digest=digest,
+                settings=settings,
+                keys=keys,
             )
         except FileRejected as e:
             seen.discard(digest)
-            fr, error = FileResult(str(path.relative_to(inbox)), entity.source, entity.name, digest, "rejected"), str(e)
+            fr = FileResult(str(path.relative_to(inbox)), entity.source, entity.name, digest, "rejected")
+            error = str(e)
         finally:
             cur.close()
         return fr, t0, datetime.now(), error
 
+    weight = {i: memory_weight(*files[i]) for i in todo}
+    unfinished = {e.table: sum(1 for i in todo if files[i][0].table == e.table) for e in ENTITIES}
+    waiting = sorted(todo, key=lambda i: -weight[i])
     futures: dict[int, Future] = {}
-    running: dict[Future, int] = {}  # text bytes of each file in flight
+    running: dict[Future, int] = {}
     try:
-        for i in todo:
-            size = text_bytes(paths[i])
-            while running and (len(running) >= 2 or sum(running.values()) + size > LOAD_PARALLEL_BYTES):
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for f in done:
-                    running.pop(f)
-                    f.result()  # an unexpected error fails the run now, not after the rest
-            if progress:
-                progress.update(task, description=f"读取 {paths[i].name}")
-            futures[i] = pool.submit(one, i)
-            running[futures[i]] = size
-            if progress:
-                futures[i].add_done_callback(lambda _: progress.advance(task))
+        while waiting or running:
+            ready = [i for i in waiting if not any(unfinished[t] for t in depends_on(files[i][0]))]
+            fits = [i for i in ready if not running or sum(weight[j] for j in running.values()) + weight[i] <= LOAD_MEMORY_BUDGET]
+            if fits and len(running) < 2:
+                i = fits[0]
+                waiting.remove(i)
+                entity = files[i][0]
+                if entity.table not in refs:
+                    refs[entity.table] = load_refs(con)
+                if progress:
+                    progress.update(task, description=f"读取 {files[i][1].name}")
+                futures[i] = pool.submit(one, i)
+                running[futures[i]] = i
+                if progress:
+                    futures[i].add_done_callback(lambda _: progress.advance(task))
+                continue
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for f in done:
+                unfinished[files[running.pop(f)][0].table] -= 1
+                f.result()  # an unexpected error fails the run now, not after the rest
     finally:  # an error here leaves no load running on the connection
         wait(running)
     for i in todo:
         out[i] = futures[i].result()
-    return [out[i] for i in range(len(paths))]
+    return [out[i] for i in range(len(files))]
 
 
 class _Copier(threading.Thread):
@@ -418,34 +460,33 @@ def run_ingest(
                 ).fetchall()
             }
             task = progress.add_task("读取与校验 (loading)", total=len(ordered)) if progress else None
-            mappings: dict[str, Mapping | FileRejected] = {}
             keys = PersonKeys(settings.key_secret())
             with ThreadPoolExecutor(max_workers=2, thread_name_prefix="load") as pool:
-                for entity, group in itertools.groupby(ordered, key=lambda ep: ep[0]):
-                    for fr, t0, t1, error in _load_group(
-                        con, pool, entity, [p for _, p in group], seen, mappings,
-                        inbox=inbox, run_id=run_id, settings=settings, keys=keys, progress=progress, task=task,
-                    ):
-                        if error:
-                            result.errors.append(error)
-                        result.files.append(fr)
-                        con.execute(
-                            "insert into meta.load_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            [
-                                run_id,
-                                fr.file,
-                                fr.file_hash,
-                                fr.source,
-                                fr.entity,
-                                fr.status,
-                                fr.rows_in,
-                                fr.loaded,
-                                fr.quarantined,
-                                "; ".join(fr.warnings) or None,
-                                t0,
-                                t1,
-                            ],
-                        )
+                loads = _load_files(
+                    con, pool, ordered, seen, inbox=inbox, run_id=run_id, settings=settings, keys=keys,
+                    progress=progress, task=task,
+                )
+            for fr, t0, t1, error in loads:
+                if error:
+                    result.errors.append(error)
+                result.files.append(fr)
+                con.execute(
+                    "insert into meta.load_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        run_id,
+                        fr.file,
+                        fr.file_hash,
+                        fr.source,
+                        fr.entity,
+                        fr.status,
+                        fr.rows_in,
+                        fr.loaded,
+                        fr.quarantined,
+                        "; ".join(fr.warnings) or None,
+                        t0,
+                        t1,
+                    ],
+                )
             lap("read_validate_load")
             _fault("after_load")
             if result.errors:

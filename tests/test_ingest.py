@@ -185,13 +185,13 @@ def test_files_checked_in_slices_one_at_a_time_give_the_same_result(demo_run, de
     """A big file is typed and checked in slices of TRANSFORM_SLICE_ROWS; with slices of 100 rows
     the demo inbox (many files over 100 rows, duplicate keys planted) loads and quarantines
     exactly what the one-piece run did, the same-key-twice check included. This run also loads one file
-    at a time (LOAD_PARALLEL_BYTES = 0), where the demo run loaded an entity's files two at a time."""
+    at a time (LOAD_MEMORY_BUDGET = 0), where the demo run loaded files two at a time."""
     import pipelines.ingest as ingest
 
     settings, _, _ = demo_run
     slice_rows = 100
     monkeypatch.setattr(ingest, "TRANSFORM_SLICE_ROWS", slice_rows)
-    monkeypatch.setattr(ingest, "LOAD_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(ingest, "LOAD_MEMORY_BUDGET", 0)
     result = run_ingest(demo_inbox[0], make_settings(tmp_path / "wh"), as_of=AS_OF)
     assert result.status == "published"
     assert max(f.rows_in for f in result.files) > 3000
@@ -211,10 +211,11 @@ def test_files_checked_in_slices_one_at_a_time_give_the_same_result(demo_run, de
     assert pairs and any(abs(a - b) >= slice_rows for a, b in pairs), pairs
 
 
-def test_an_entitys_files_load_two_at_a_time_within_the_byte_budget(tmp_path, monkeypatch):
-    """Two files of one entity are loaded at the same moment (a barrier both must reach), a third waits
-    for a free worker; with a budget smaller than the files they load one at a time. Results come back in
-    file order, and identical content is loaded once."""
+def test_files_load_two_at_a_time_after_what_they_are_checked_against(tmp_path, monkeypatch):
+    """Two ticket files are loaded at the same moment (a barrier both must reach); no file starts before
+    the tables it is checked against are loaded (events after devices, everything after the registry);
+    the heaviest ready file goes first; with a budget smaller than any file they load one at a time.
+    Results come back in the order given, and identical content is loaded once."""
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
@@ -222,19 +223,27 @@ def test_an_entitys_files_load_two_at_a_time_within_the_byte_budget(tmp_path, mo
     from pipelines.schema import BY_TABLE
     from warehouse.build import ensure_tables
 
-    entity = BY_TABLE["complaints__tickets"]
     inbox = tmp_path / "inbox"
-    (inbox / "complaints").mkdir(parents=True)
-    paths = []
-    for name, body in [("a.csv", "1"), ("b.csv", "2"), ("c.csv", "3"), ("d.csv", "1")]:
-        paths.append(inbox / "complaints" / name)
-        paths[-1].write_text(f"工单编号\n{body}\n", encoding="utf-8")
-    inside, most, gate, lock = [0], [0], [None], threading.Lock()
+    files = []
+    for table, name, body in [
+        ("registry__grids", "registry/grids.csv", "G"),
+        ("complaints__tickets", "complaints/a.csv", "1"),
+        ("complaints__tickets", "complaints/b.csv", "2" * 50),  # the heaviest ticket file
+        ("complaints__tickets", "complaints/d.csv", "1"),  # the same bytes as a.csv
+        ("sensors__devices", "sensors/devices.csv", "D"),
+        ("sensors__events", "sensors/events.csv", "E"),
+    ]:
+        path = inbox / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"x\n{body}\n", encoding="utf-8")
+        files.append((BY_TABLE[table], path))
+    log, inside, most, gate, lock = [], [0], [0], [None], threading.Lock()
 
     def fake_load(cur, path, entity, refs, mapping, **kw):
         with lock:
             inside[0] += 1
             most[0] = max(most[0], inside[0])
+            log.append(("start", path.name))
         try:
             if gate[0] is not None and path.name in ("a.csv", "b.csv"):
                 gate[0].wait()  # raises BrokenBarrierError unless the two run at once
@@ -244,24 +253,40 @@ def test_an_entitys_files_load_two_at_a_time_within_the_byte_budget(tmp_path, mo
         finally:
             with lock:
                 inside[0] -= 1
+                log.append(("end", path.name))
 
     monkeypatch.setattr(ingest, "load_file", fake_load)
     con = duckdb.connect()
     ensure_tables(con)
     settings = make_settings(tmp_path / "wh")
-    for budget, barrier, expected_most in [(1 << 20, threading.Barrier(2, timeout=10), 2), (4, None, 1)]:
-        monkeypatch.setattr(ingest, "LOAD_PARALLEL_BYTES", budget)
+    for budget, barrier, expected_most in [(1 << 30, threading.Barrier(2, timeout=10), 2), (0, None, 1)]:
+        monkeypatch.setattr(ingest, "LOAD_MEMORY_BUDGET", budget)
         most[0], gate[0] = 0, barrier
+        log.clear()
         with ThreadPoolExecutor(2) as pool:
-            out = ingest._load_group(
-                con, pool, entity, paths, set(), {}, inbox=inbox, run_id="r", settings=settings,
-                keys=None, progress=None, task=None,
-            )
+            out = ingest._load_files(con, pool, files, set(), inbox=inbox, run_id="r", settings=settings, keys=None)
         assert most[0] == expected_most
         assert [(fr.file, fr.status) for fr, *_ in out] == [
-            ("complaints/a.csv", "loaded"), ("complaints/b.csv", "loaded"),
-            ("complaints/c.csv", "loaded"), ("complaints/d.csv", "skipped"),
+            ("registry/grids.csv", "loaded"), ("complaints/a.csv", "loaded"), ("complaints/b.csv", "loaded"),
+            ("complaints/d.csv", "skipped"), ("sensors/devices.csv", "loaded"), ("sensors/events.csv", "loaded"),
         ]
+        assert log[:2] == [("start", "grids.csv"), ("end", "grids.csv")]  # the registry before anything
+        assert log.index(("end", "devices.csv")) < log.index(("start", "events.csv"))
+        starts = [name for what, name in log if what == "start"]
+        assert starts.index("b.csv") < starts.index("a.csv")  # the heavier first
+
+
+def test_what_each_file_waits_for():
+    from pipelines.ingest import depends_on
+    from pipelines.schema import BY_TABLE
+
+    registry = ("registry__grids", "registry__workers", "registry__buildings", "registry__persons")
+    assert depends_on(BY_TABLE["registry__grids"]) == ()
+    assert depends_on(BY_TABLE["registry__buildings"]) == registry[:2]
+    assert depends_on(BY_TABLE["complaints__tickets"]) == registry
+    assert depends_on(BY_TABLE["sensors__events"]) == (*registry, "sensors__devices")
+    assert depends_on(BY_TABLE["volunteers__redemptions"]) == (*registry, "volunteers__activities", "volunteers__records")
+    assert depends_on(BY_TABLE["patrols__tracks"]) == registry
 
 
 def test_missing_source_folders_still_load(tmp_path, demo_inbox):
