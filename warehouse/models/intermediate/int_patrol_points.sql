@@ -10,48 +10,48 @@ points as (
     where tracks.ts < cast(params.as_of + interval 1 day as timestamp)
 ),
 
+-- one sort of each worker's points: the previous point, and a gap over patrol_gap_minutes between
+-- consecutive points (all points, kept or not) starts a session; a session's points are consecutive in
+-- that order, so its first point, the positions in it and the previous point within it come from the
+-- same order (a window per session sorted the 11.2M district points again: 14.5 s in all before)
 ordered as (
     select
         points.*,
-        lag(points.ts) over (
-            partition by points.worker_id order by points.ts, points._file_hash, points._row
-        ) as previous_ts,
-        row_number() over (
-            partition by points.worker_id order by points.ts, points._file_hash, points._row
-        ) as point_seq,
+        lag(points.ts) over worker_order as previous_ts,
+        lag(points.lon) over worker_order as worker_previous_lon,
+        lag(points.lat) over worker_order as worker_previous_lat,
+        row_number() over worker_order as point_seq,
     from points
+    window worker_order as (partition by points.worker_id order by points.ts, points._file_hash, points._row)
 ),
 
--- a gap over patrol_gap_minutes between consecutive points (all points, kept or not) starts a session
-sessioned as (
+marked as (
     select
         ordered.*,
-        sum(
-            case
-                when ordered.previous_ts is null then 1
-                when date_diff('microsecond', ordered.previous_ts, ordered.ts) > params.patrol_gap_minutes * 6e7
-                    then 1
-                else 0
-            end
-        ) over (
-            partition by ordered.worker_id order by ordered.point_seq rows between unbounded preceding and current row
-        ) as session_no,
+        ordered.previous_ts is null
+            or date_diff('microsecond', ordered.previous_ts, ordered.ts) > params.patrol_gap_minutes * 6e7
+            as starts_session,
     from ordered
     cross join params
 ),
 
+sessioned as (
+    select
+        marked.*,
+        sum(case when marked.starts_session then 1 else 0 end) over so_far as session_no,
+        max(case when marked.starts_session then marked.point_seq end) over so_far as session_first_seq,
+    from marked
+    window so_far as (
+        partition by marked.worker_id order by marked.point_seq rows between unbounded preceding and current row
+    )
+),
+
 positioned as (
     select
-        sessioned.*,
-        row_number() over (
-            partition by sessioned.worker_id, sessioned.session_no order by sessioned.point_seq
-        ) as pos,
-        lag(sessioned.lon) over (
-            partition by sessioned.worker_id, sessioned.session_no order by sessioned.point_seq
-        ) as previous_lon,
-        lag(sessioned.lat) over (
-            partition by sessioned.worker_id, sessioned.session_no order by sessioned.point_seq
-        ) as previous_lat,
+        sessioned.* exclude (worker_previous_lon, worker_previous_lat, starts_session, session_first_seq),
+        sessioned.point_seq - sessioned.session_first_seq + 1 as pos,
+        case when not sessioned.starts_session then sessioned.worker_previous_lon end as previous_lon,
+        case when not sessioned.starts_session then sessioned.worker_previous_lat end as previous_lat,
     from sessioned
 ),
 
@@ -93,7 +93,7 @@ walk_points as (
 walk as (
     select
         worker_id, session_no, pos, true as kept,
-        ts as kept_ts, lon as kept_lon, lat as kept_lat,
+        ts as kept_ts, lon as kept_lon, lat as kept_lat, cast(null as double) as km,
     from walk_points
     where pos = 1
     union all
@@ -103,6 +103,7 @@ walk as (
         case when nxt.km <= params.patrol_max_speed_kmh * nxt.hours then nxt.ts else nxt.kept_ts end,
         case when nxt.km <= params.patrol_max_speed_kmh * nxt.hours then nxt.lon else nxt.kept_lon end,
         case when nxt.km <= params.patrol_max_speed_kmh * nxt.hours then nxt.lat else nxt.kept_lat end,
+        nxt.km,
     from (
         select
             walk_points.*,
@@ -118,39 +119,22 @@ walk as (
     cross join params
 ),
 
+-- km from the previous kept point of the session: the step itself where every point is kept, else the
+-- walk's distance from the last kept point; a dropped point has none, a session's first point 0
 flagged as (
     select
         too_fast.worker_id, too_fast.session_no, too_fast.pos, too_fast.point_seq,
         too_fast.ts, too_fast.lon, too_fast.lat,
         coalesce(walk.kept, true) as kept,
+        case
+            when coalesce(walk.kept, true)
+                then coalesce(case when walk.worker_id is null then too_fast.step_km else walk.km end, 0.0)
+        end as km_from_previous,
     from too_fast
     left join walk
         on walk.worker_id = too_fast.worker_id
         and walk.session_no = too_fast.session_no
         and walk.pos = too_fast.pos
-),
-
-kept_steps as (
-    select
-        flagged.*,
-        lag(flagged.lon) over (
-            partition by flagged.worker_id, flagged.session_no order by flagged.pos
-        ) as kept_previous_lon,
-        lag(flagged.lat) over (
-            partition by flagged.worker_id, flagged.session_no order by flagged.pos
-        ) as kept_previous_lat,
-    from flagged
-    where flagged.kept
-),
-
-measured as (
-    select
-        kept_steps.worker_id, kept_steps.session_no, kept_steps.pos, kept_steps.ts,
-        coalesce(
-            /* haversine_km(kept_steps.kept_previous_lat, kept_steps.kept_previous_lon, kept_steps.lat, kept_steps.lon) */,
-            0.0
-        ) as km_from_previous,
-    from kept_steps
 ),
 
 final as (
@@ -163,12 +147,8 @@ final as (
         flagged.lon,
         flagged.lat,
         flagged.kept,
-        measured.km_from_previous,
+        flagged.km_from_previous,
     from flagged
-    left join measured
-        on measured.worker_id = flagged.worker_id
-        and measured.session_no = flagged.session_no
-        and measured.pos = flagged.pos
 )
 
 select * from final
