@@ -287,7 +287,6 @@ GROWTH = {"tickets": 8.0, "events": 4.5, "tracks": 3.5, "records": 3.0}
 
 def _load_files(
     con: duckdb.DuckDBPyConnection,
-    pool: ThreadPoolExecutor,
     files: list[tuple[Entity, Path]],
     seen: set[str],
     *,
@@ -307,62 +306,63 @@ def _load_files(
     Reading and checking one file keeps about 1.4 of the 2 cores busy (Polars' parser and expressions
     are parallel, the Python around them is not); two at once keep both busy, and the big event files
     load beside ticket files rather than alone."""
-    digests = list(pool.map(file_hash, [path for _, path in files]))
-    out: dict[int, tuple[FileResult, datetime, datetime, str | None]] = {}
-    todo: list[int] = []
-    for i, ((entity, path), digest) in enumerate(zip(files, digests, strict=True)):
-        if digest in seen:
-            fr = FileResult(str(path.relative_to(inbox)), entity.source, entity.name, digest, "skipped")
-            fr.warnings.append("内容与已加载文件相同，跳过 (same content loaded before)")
-            out[i] = (fr, datetime.now(), datetime.now(), None)
-        else:
-            seen.add(digest)
-            todo.append(i)
-    if progress:
-        progress.advance(task, len(out))
-    mappings: dict[str, Mapping | FileRejected] = {}
-    for i in todo:
-        source = files[i][0].source
-        if source not in mappings:
-            try:
-                mappings[source] = Mapping.load(inbox / source)
-            except FileRejected as e:
-                mappings[source] = e  # every file of the source is refused for it
-    refs: dict[str, Refs] = {}  # per entity, read once what it depends on is loaded
-
-    def one(i: int) -> tuple[FileResult, datetime, datetime, str | None]:
-        (entity, path), digest, t0, error = files[i], digests[i], datetime.now(), None
-        mapping = mappings[entity.source]
-        cur = con.cursor()
-        try:
-            if isinstance(mapping, FileRejected):
-                raise mapping
-            fr = load_file(
-                cur,
-                path,
-                entity,
-                refs[entity.table],
-                mapping,
-                inbox=inbox,
-                run_id=run_id,
-                digest=digest,
-                settings=settings,
-                keys=keys,
-            )
-        except FileRejected as e:
-            seen.discard(digest)
-            fr = FileResult(str(path.relative_to(inbox)), entity.source, entity.name, digest, "rejected")
-            error = str(e)
-        finally:
-            cur.close()
-        return fr, t0, datetime.now(), error
-
-    weight = {i: memory_weight(*files[i]) for i in todo}
-    unfinished = {e.table: sum(1 for i in todo if files[i][0].table == e.table) for e in ENTITIES}
-    waiting = sorted(todo, key=lambda i: -weight[i])
-    futures: dict[int, Future] = {}
-    running: dict[Future, int] = {}
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="load")
     try:
+        digests = list(pool.map(file_hash, [path for _, path in files]))
+        out: dict[int, tuple[FileResult, datetime, datetime, str | None]] = {}
+        todo: list[int] = []
+        for i, ((entity, path), digest) in enumerate(zip(files, digests, strict=True)):
+            if digest in seen:
+                fr = FileResult(str(path.relative_to(inbox)), entity.source, entity.name, digest, "skipped")
+                fr.warnings.append("内容与已加载文件相同，跳过 (same content loaded before)")
+                out[i] = (fr, datetime.now(), datetime.now(), None)
+            else:
+                seen.add(digest)
+                todo.append(i)
+        if progress:
+            progress.advance(task, len(out))
+        mappings: dict[str, Mapping | FileRejected] = {}
+        for i in todo:
+            source = files[i][0].source
+            if source not in mappings:
+                try:
+                    mappings[source] = Mapping.load(inbox / source)
+                except FileRejected as e:
+                    mappings[source] = e  # every file of the source is refused for it
+        refs: dict[str, Refs] = {}  # per entity, read once what it depends on is loaded
+
+        def one(i: int) -> tuple[FileResult, datetime, datetime, str | None]:
+            (entity, path), digest, t0, error = files[i], digests[i], datetime.now(), None
+            mapping = mappings[entity.source]
+            cur = con.cursor()
+            try:
+                if isinstance(mapping, FileRejected):
+                    raise mapping
+                fr = load_file(
+                    cur,
+                    path,
+                    entity,
+                    refs[entity.table],
+                    mapping,
+                    inbox=inbox,
+                    run_id=run_id,
+                    digest=digest,
+                    settings=settings,
+                    keys=keys,
+                )
+            except FileRejected as e:
+                seen.discard(digest)
+                fr = FileResult(str(path.relative_to(inbox)), entity.source, entity.name, digest, "rejected")
+                error = str(e)
+            finally:
+                cur.close()
+            return fr, t0, datetime.now(), error
+
+        weight = {i: memory_weight(*files[i]) for i in todo}
+        unfinished = {e.table: sum(1 for i in todo if files[i][0].table == e.table) for e in ENTITIES}
+        waiting = sorted(todo, key=lambda i: -weight[i])
+        futures: dict[int, Future] = {}
+        running: dict[Future, int] = {}
         while waiting or running:
             ready = [i for i in waiting if not any(unfinished[t] for t in depends_on(files[i][0]))]
             fits = [i for i in ready if not running or sum(weight[j] for j in running.values()) + weight[i] <= LOAD_MEMORY_BUDGET]
@@ -383,11 +383,11 @@ def _load_files(
             for f in done:
                 unfinished[files[running.pop(f)][0].table] -= 1
                 f.result()  # an unexpected error fails the run now, not after the rest
-    finally:  # an error here leaves no load running on the connection
-        wait(running)
-    for i in todo:
-        out[i] = futures[i].result()
-    return [out[i] for i in range(len(files))]
+        for i in todo:
+            out[i] = futures[i].result()
+        return [out[i] for i in range(len(files))]
+    finally:  # an error leaves no load running on the connection
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Copier(threading.Thread):
@@ -461,11 +461,9 @@ def run_ingest(
             }
             task = progress.add_task("读取与校验 (loading)", total=len(ordered)) if progress else None
             keys = PersonKeys(settings.key_secret())
-            with ThreadPoolExecutor(max_workers=2, thread_name_prefix="load") as pool:
-                loads = _load_files(
-                    con, pool, ordered, seen, inbox=inbox, run_id=run_id, settings=settings, keys=keys,
-                    progress=progress, task=task,
-                )
+            loads = _load_files(
+                con, ordered, seen, inbox=inbox, run_id=run_id, settings=settings, keys=keys, progress=progress, task=task
+            )
             for fr, t0, t1, error in loads:
                 if error:
                     result.errors.append(error)

@@ -217,7 +217,6 @@ def test_files_load_two_at_a_time_after_what_they_are_checked_against(tmp_path, 
     the heaviest ready file goes first; with a budget smaller than any file they load one at a time.
     Results come back in the order given, and identical content is loaded once."""
     import threading
-    from concurrent.futures import ThreadPoolExecutor
 
     import pipelines.ingest as ingest
     from pipelines.schema import BY_TABLE
@@ -263,8 +262,7 @@ def test_files_load_two_at_a_time_after_what_they_are_checked_against(tmp_path, 
         monkeypatch.setattr(ingest, "LOAD_MEMORY_BUDGET", budget)
         most[0], gate[0] = 0, barrier
         log.clear()
-        with ThreadPoolExecutor(2) as pool:
-            out = ingest._load_files(con, pool, files, set(), inbox=inbox, run_id="r", settings=settings, keys=None)
+        out = ingest._load_files(con, files, set(), inbox=inbox, run_id="r", settings=settings, keys=None)
         assert most[0] == expected_most
         assert [(fr.file, fr.status) for fr, *_ in out] == [
             ("registry/grids.csv", "loaded"), ("complaints/a.csv", "loaded"), ("complaints/b.csv", "loaded"),
@@ -274,6 +272,20 @@ def test_files_load_two_at_a_time_after_what_they_are_checked_against(tmp_path, 
         assert log.index(("end", "devices.csv")) < log.index(("start", "events.csv"))
         starts = [name for what, name in log if what == "start"]
         assert starts.index("b.csv") < starts.index("a.csv")  # the heavier first
+    # an unexpected error fails the whole load, and nothing is left loading on the connection when it does
+    monkeypatch.setattr(ingest, "LOAD_MEMORY_BUDGET", 1 << 30)
+    gate[0] = None
+
+    def broken(cur, path, entity, refs, mapping, **kw):
+        if path.name == "b.csv":
+            raise RuntimeError("disk full")
+        return fake_load(cur, path, entity, refs, mapping, **kw)
+
+    monkeypatch.setattr(ingest, "load_file", broken)
+    log.clear()
+    with pytest.raises(RuntimeError, match="disk full"):
+        ingest._load_files(con, files, set(), inbox=inbox, run_id="r", settings=settings, keys=None)
+    assert inside[0] == 0 and ("start", "events.csv") not in log
 
 
 def test_what_each_file_waits_for():

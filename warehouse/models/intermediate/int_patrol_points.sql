@@ -48,7 +48,8 @@ sessioned as (
 
 positioned as (
     select
-        sessioned.* exclude (worker_previous_lon, worker_previous_lat, starts_session, session_first_seq),
+        sessioned.worker_id, sessioned.ts, sessioned.lon, sessioned.lat, sessioned._file_hash, sessioned._row,
+        sessioned.previous_ts, sessioned.point_seq, sessioned.session_no,
         sessioned.point_seq - sessioned.session_first_seq + 1 as pos,
         case when not sessioned.starts_session then sessioned.worker_previous_lon end as previous_lon,
         case when not sessioned.starts_session then sessioned.worker_previous_lat end as previous_lat,
