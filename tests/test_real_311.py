@@ -36,7 +36,7 @@ def test_la311_2020_through_mapping(real_data, tmp_path):
     assert f.quarantined == 0, f.reasons
     c = connect_current(tmp_path / "wh")
     ours = pl.from_arrow(
-        c.execute(
+        c.sql(
             "select ticket_id, date_diff('microsecond', reported_at, resolved_at) / 3.6e9 as hours, status "
             "from staging.stg_complaints__tickets"
         ).to_arrow_table()
