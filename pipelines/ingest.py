@@ -35,8 +35,6 @@ from warehouse.build import build_models, ensure_tables, raw_columns, write_para
 
 LOAD_MEMORY_LIMIT = "1GB"  # DuckDB's share while files are read (it only appends then)
 TRANSFORM_SLICE_ROWS = 1_000_000  # rows typed and checked at a time; bounds the ingest's memory on big files
-# files load two at a time while their memory_weight together is at most this; a heavier one loads alone
-LOAD_MEMORY_BUDGET = 6 << 30
 
 
 class InboxError(Exception):
@@ -300,7 +298,7 @@ def _load_files(
     """Load the inbox's files two at a time, each on a cursor of its own; (result, started, finished,
     why it was refused) per file, in the order given. A file starts once the tables it is checked against
     are loaded (``depends_on``), the biggest ready one first, beside another only while their
-    ``memory_weight`` together stays within LOAD_MEMORY_BUDGET (alone, any file may start). A file already
+    ``memory_weight`` together stays within ``settings.ingest_parallel_load_mib`` (alone, any file may start). A file already
     loaded — before, or earlier in the list — is skipped.
 
     Reading and checking one file keeps about 1.4 of the 2 cores busy (Polars' parser and expressions
@@ -359,13 +357,14 @@ def _load_files(
             return fr, t0, datetime.now(), error
 
         weight = {i: memory_weight(*files[i]) for i in todo}
+        budget = settings.ingest_parallel_load_mib << 20
         unfinished = {e.table: sum(1 for i in todo if files[i][0].table == e.table) for e in ENTITIES}
         waiting = sorted(todo, key=lambda i: -weight[i])
         futures: dict[int, Future] = {}
         running: dict[Future, int] = {}
         while waiting or running:
             ready = [i for i in waiting if not any(unfinished[t] for t in depends_on(files[i][0]))]
-            fits = [i for i in ready if not running or sum(weight[j] for j in running.values()) + weight[i] <= LOAD_MEMORY_BUDGET]
+            fits = [i for i in ready if not running or sum(weight[j] for j in running.values()) + weight[i] <= budget]
             if fits and len(running) < 2:
                 i = fits[0]
                 waiting.remove(i)

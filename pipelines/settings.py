@@ -41,6 +41,12 @@ class Settings(BaseSettings):
         "4GB", description="DuckDB memory_limit of the ingest's models, checks and analytics copy (1GB while files are read); beyond it DuckDB spills "
         "to a temporary folder inside the new version. The whole district ingest peaks at 6.6 GiB, while the quality suites and the analytics copy run together (SPEC §9 asks ≤ 8 GiB).",
     )
+    ingest_parallel_load_mib: int = Field(
+        6144,
+        ge=0,
+        description="Files load two at a time while their estimated peak memory together (text × what that kind of file "
+        "grows to when checked) stays within this many MiB; a heavier file loads alone, and 0 loads one file at a time.",
+    )
     data_docs: bool = Field(True, description="Render Great Expectations Data Docs (HTML) after each run.")
     sla_response_hours_normal: float = Field(
         24.0, description="Response SLA for 一般 tickets, hours (within = ≤)."

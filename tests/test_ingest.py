@@ -185,14 +185,14 @@ def test_files_checked_in_slices_one_at_a_time_give_the_same_result(demo_run, de
     """A big file is typed and checked in slices of TRANSFORM_SLICE_ROWS; with slices of 100 rows
     the demo inbox (many files over 100 rows, duplicate keys planted) loads and quarantines
     exactly what the one-piece run did, the same-key-twice check included. This run also loads one file
-    at a time (LOAD_MEMORY_BUDGET = 0), where the demo run loaded files two at a time."""
+    at a time (ingest_parallel_load_mib = 0), where the demo run loaded files two at a time."""
     import pipelines.ingest as ingest
 
     settings, _, _ = demo_run
     slice_rows = 100
     monkeypatch.setattr(ingest, "TRANSFORM_SLICE_ROWS", slice_rows)
-    monkeypatch.setattr(ingest, "LOAD_MEMORY_BUDGET", 0)
-    result = run_ingest(demo_inbox[0], make_settings(tmp_path / "wh"), as_of=AS_OF)
+    one_at_a_time = make_settings(tmp_path / "wh").model_copy(update={"ingest_parallel_load_mib": 0})
+    result = run_ingest(demo_inbox[0], one_at_a_time, as_of=AS_OF)
     assert result.status == "published"
     assert max(f.rows_in for f in result.files) > 3000
     assert table_digest(current_paths(tmp_path / "wh")[0]) == table_digest(current_paths(settings.warehouse)[0])
@@ -258,8 +258,8 @@ def test_files_load_two_at_a_time_after_what_they_are_checked_against(tmp_path, 
     con = duckdb.connect()
     ensure_tables(con)
     settings = make_settings(tmp_path / "wh")
-    for budget, barrier, expected_most in [(1 << 30, threading.Barrier(2, timeout=10), 2), (0, None, 1)]:
-        monkeypatch.setattr(ingest, "LOAD_MEMORY_BUDGET", budget)
+    for budget, barrier, expected_most in [(1024, threading.Barrier(2, timeout=10), 2), (0, None, 1)]:
+        settings = settings.model_copy(update={"ingest_parallel_load_mib": budget})
         most[0], gate[0] = 0, barrier
         log.clear()
         out = ingest._load_files(con, files, set(), inbox=inbox, run_id="r", settings=settings, keys=None)
@@ -273,7 +273,7 @@ def test_files_load_two_at_a_time_after_what_they_are_checked_against(tmp_path, 
         starts = [name for what, name in log if what == "start"]
         assert starts.index("b.csv") < starts.index("a.csv")  # the heavier first
     # an unexpected error fails the whole load, and nothing is left loading on the connection when it does
-    monkeypatch.setattr(ingest, "LOAD_MEMORY_BUDGET", 1 << 30)
+    settings = settings.model_copy(update={"ingest_parallel_load_mib": 1024})
     gate[0] = None
 
     def broken(cur, path, entity, refs, mapping, **kw):
