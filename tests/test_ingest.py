@@ -456,7 +456,7 @@ def test_a_view_model_replaces_a_table_left_by_an_older_version(warehouse_copy, 
         materialized(marked)
     with duckdb.connect(str(current_paths(warehouse_copy)[0])) as con:
         kinds = dict(con.execute("select view_name, 'view' from duckdb_views() where schema_name = 'intermediate'").fetchall())
-        assert kinds == {"int_tickets_timed": "view"}
+        assert kinds == {"int_tickets_timed": "view", "int_tickets_repeated": "view"}
         n = con.execute("select count(*) from intermediate.int_tickets_timed").fetchall()[0][0]
         con.execute("drop view intermediate.int_tickets_timed")
         con.execute("create table intermediate.int_tickets_timed as select 1 as stale")

@@ -1,4 +1,7 @@
 -- one row per ticket: how many tickets of the same building and category came in [t − N days, t)
+-- materialized: view
+-- (its one reader, ticket_facts, derives it as it reads: writing the 10M rows out and joining them back
+-- took 6.9 + 14.0 s at district scale, derived in ticket_facts 14.0 s, the same rows)
 -- a window per building and category: the tickets in [t − N days, t] less those at t itself (this one
 -- included). The self-join it replaces paired every ticket with its building's others (24.5 → 12.3 s for 10M)
 with tickets as (
