@@ -269,6 +269,9 @@ def depends_on(entity: Entity) -> tuple[str, ...]:
     return tuple(e.table for e in before if e.source in ("registry", entity.source))
 
 
+GROWTH = {"tickets": 8.0, "events": 4.5, "tracks": 3.5, "records": 3.0}  # see memory_weight
+
+
 def memory_weight(entity: Entity, path: Path) -> int:
     """About how much memory loading the file takes at its peak: its text times what the text of that
     kind of file grew to when checked (district, measured: a ticket file 7.3×, events 4.3× as CSV and
@@ -279,8 +282,6 @@ def memory_weight(entity: Entity, path: Path) -> int:
         growth = min(growth, 3.0)
     return int(text_bytes(path) * growth)
 
-
-GROWTH = {"tickets": 8.0, "events": 4.5, "tracks": 3.5, "records": 3.0}
 
 
 def _load_files(
@@ -297,7 +298,7 @@ def _load_files(
 ) -> list[tuple[FileResult, datetime, datetime, str | None]]:
     """Load the inbox's files two at a time, each on a cursor of its own; (result, started, finished,
     why it was refused) per file, in the order given. A file starts once the tables it is checked against
-    are loaded (``depends_on``), the biggest ready one first, beside another only while their
+    are loaded (``depends_on``), the heaviest ready one first, beside another only while their
     ``memory_weight`` together stays within ``settings.ingest_parallel_load_mib`` (alone, any file may start). A file already
     loaded — before, or earlier in the list — is skipped.
 

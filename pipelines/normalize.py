@@ -247,4 +247,3 @@ class PersonKeys:
             memo = self.memo
         found = pl.DataFrame({"__v": values}).join(memo, on="__v", how="left", maintain_order="left")
         return found["__k"].rename(values.name)
-

@@ -433,7 +433,7 @@ class _LineScan(threading.Thread):
                 newlines += piece.count(b"\n")
                 trailing = trailing + len(piece) if not body else len(piece) - len(body)
                 tail = joined[-keep:]
-        return newlines - trailing + 1 if newlines - trailing + 1 > 0 and not first else None
+        return None if first else newlines - trailing + 1  # an empty file has no lines
 
 
 def _read_jsonl_fast(path: Path) -> pl.DataFrame | None:
