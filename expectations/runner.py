@@ -186,15 +186,18 @@ def _checkpoint(gx, ctx, ds, name: str, expectations: list):
     return ctx.checkpoints.add_or_update(gx.Checkpoint(name=name, validation_definitions=[vd], actions=[]))
 
 
-def run_quality(con: duckdb.DuckDBPyConnection, run_id: str, settings, progress=None) -> list[dict]:
-    """Validate every suite against this version; write ``meta.quality_results``; return one dict per expectation."""
+def run_quality(
+    con: duckdb.DuckDBPyConnection, run_id: str, settings, progress=None, suites: dict[str, dict] | None = None
+) -> list[dict]:
+    """Validate every suite (by default ``expectations/*.toml``) against this version; write
+    ``meta.quality_results``; return one dict per expectation."""
     gx, ctx = _context(Path(settings.warehouse))  # Data Docs go to <warehouse>/gx/uncommitted/data_docs/
     from great_expectations.core.run_identifier import RunIdentifier
 
     # GX reads a run name without a run time as a date (dateutil): "…-3851ad" became the year 1 AD at
     # UTC-38:51 and failed one run in about a thousand. The run time is given, so the name is only a name.
     run_time = datetime.datetime.now(datetime.UTC)
-    suites = load_suites()
+    suites = load_suites() if suites is None else suites
     task = progress.add_task("质量检查 (quality)", total=len(suites) + 1) if progress else None
     ds = ctx.data_sources.add_or_update_pandas("warehouse")
     results: list[dict] = []

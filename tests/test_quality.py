@@ -118,6 +118,85 @@ def test_chunk_frames_give_gx_numpy_numbers_and_arrow_text():
     assert isinstance(df["s"].dtype, pd.ArrowDtype) and df["s"][0] == "a"
 
 
+def test_every_expectation_type_counts_as_by_hand_across_chunks(tmp_path):
+    """Each kind of expectation the suites use, on six rows handed to GX in chunks of two by the key's
+    hash, against counts worked out by hand: the chunks' counts add up, and a repeated key is caught
+    although the table is split. The regular expression is a search: "a66" matches "^a[0-9]"."""
+    import duckdb
+    from conftest import make_settings
+
+    from expectations.runner import run_quality
+    from warehouse.build import ensure_tables
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_tables(con)
+    con.execute("create schema s")
+    con.execute(
+        """create table s.t as select * from (values
+        (1, 'a1',  'x',  5,    3,    'k1'),
+        (2, 'a2',  'y',  50,   60,   'k1'),
+        (2, 'b3',  null, 7,    7,    'k2'),
+        (4, null,  'z',  null, 1,    'k9'),
+        (5, 'a5',  'x',  2,    null, 'k1'),
+        (1, 'a66', 'x',  3,    1,    'k1')) v(id, txt, cat, v, b, grp)"""
+    )
+    con.execute("create table s.empty as select * from s.t where false")
+    expect = [
+        {"type": "expect_column_values_to_not_be_null", "column": "txt"},  # row 4
+        {"type": "expect_column_values_to_match_regex", "column": "txt", "regex": "^a[0-9]"},  # b3
+        {"type": "expect_column_values_to_be_between", "column": "v", "min_value": 0, "max_value": 10},  # 50
+        {"type": "expect_column_values_to_be_in_set", "column": "cat", "value_set": ["x", "y"]},  # z
+        {"type": "expect_column_values_to_be_unique", "column": "id"},  # 1, 2, 2, 1
+        {"type": "expect_compound_columns_to_be_unique", "column_list": ["id", "grp"]},  # (1, k1) twice
+        {  # 50 > 60 and 7 > 7 fail; rows 4 and 5 have a value missing
+            "type": "expect_column_pair_values_a_to_be_greater_than_b",
+            "column_A": "v",
+            "column_B": "b",
+            "ignore_row_if": "either_value_is_missing",
+        },
+        {  # 50 ≥ 60 fails
+            "type": "expect_column_pair_values_a_to_be_greater_than_b",
+            "column_A": "v",
+            "column_B": "b",
+            "or_equal": True,
+            "ignore_row_if": "either_value_is_missing",
+        },
+        {
+            "type": "expect_column_values_to_be_in_set",
+            "column": "grp",
+            "value_set_sql": "select 'k1' union all select 'k2'",
+        },  # k9
+    ]
+    expect = [e | {"severity": "critical"} for e in expect]
+    suites = {"t": {"table": "s.t", "key": "id", "expect": expect}, "empty": {"table": "s.empty", "expect": expect[:1]}}
+    settings = make_settings(tmp_path / "wh").model_copy(update={"quality_chunk_rows": 2})
+    results = run_quality(con, "r1", settings, suites=suites)
+    got = [(q["suite"], q["expectation"], q["column"], q["unexpected_count"], q["success"]) for q in results]
+    assert got == [
+        ("t", "expect_column_values_to_not_be_null", "txt", 1, False),
+        ("t", "expect_column_values_to_match_regex", "txt", 1, False),
+        ("t", "expect_column_values_to_be_between", "v", 1, False),
+        ("t", "expect_column_values_to_be_in_set", "cat", 1, False),
+        ("t", "expect_column_values_to_be_unique", "id", 4, False),
+        ("t", "expect_compound_columns_to_be_unique", "id,grp", 2, False),
+        ("t", "expect_column_pair_values_a_to_be_greater_than_b", "v,b", 2, False),
+        ("t", "expect_column_pair_values_a_to_be_greater_than_b", "v,b", 1, False),
+        ("t", "expect_column_values_to_be_in_set", "grp ∈ reference", 1, False),
+        ("empty", "expect_column_values_to_not_be_null", "txt", 0, True),
+    ]
+    assert all(q["element_count"] == 6 for q in results[:-1])
+    assert results[1]["details"] == ["b3"] and results[3]["details"] == ["z"]
+    assert results[-1]["observed"] == "empty table"
+    stored = con.execute(
+        "select count(*), count(*) filter (where not success) from meta.quality_results where run_id = 'r1'"
+    )
+    assert stored.fetchall() == [(10, 9)]
+    # a clean table passes every one of them
+    con.execute("create or replace table s.t as select * from s.t where txt in ('a1', 'a5')")
+    clean = run_quality(con, "r2", settings, suites={"t": suites["t"]})
+    assert [q["success"] for q in clean] == [True] * 9, clean
+
+
 def test_a_run_id_that_reads_as_a_date_does_not_break_quality(demo_run, tmp_path):
     """GX parsed a run name given without a run time as a date: "20261130T091900-3851ad" is 1 AD at
     UTC-38:51, and the checkpoint then raised "offset must be a timedelta …" (1 run in ~1,000 failed)."""
