@@ -230,7 +230,7 @@ class PersonKeys:
     tables. It remembers the keys it made, so one instance per run hashes each ID once: ticket reporters
     and volunteers are mostly residents the registry files keyed already (a district ticket file's 162k
     reporters took 0.65 s to hash, 30 files a run). Files loading side by side share it: a lock keeps two
-    of them from adding the same new ID twice."""
+    of them from storing the same new ID twice."""
 
     def __init__(self, secret: bytes):
         self.secret = secret
@@ -238,12 +238,17 @@ class PersonKeys:
         self.lock = threading.Lock()
 
     def __call__(self, values: pl.Series) -> pl.Series:
-        uniques = values.unique().drop_nulls()
-        with self.lock:
-            new = uniques.filter(~uniques.is_in(self.memo["__v"].implode()))
-            if len(new):
-                keys = [hmac.digest(self.secret, v.encode(), "sha256").hex()[:32] for v in new.to_list()]  # one-shot C HMAC
-                self.memo = pl.concat([self.memo, pl.DataFrame({"__v": new, "__k": keys})], rechunk=False)
-            memo = self.memo
-        found = pl.DataFrame({"__v": values}).join(memo, on="__v", how="left", maintain_order="left")
+        # one join against the keys made so far; only the IDs it misses are hashed. Testing each file's
+        # unique IDs against the whole memo first cost 1.2–1.8 s per 5M volunteer records, the join 0.3 s
+        frame = pl.DataFrame({"__v": values})
+        found = frame.join(self.memo, on="__v", how="left", maintain_order="left")
+        missing = found.filter(pl.col("__k").is_null() & pl.col("__v").is_not_null())["__v"].unique()
+        if len(missing):
+            keys = [hmac.digest(self.secret, v.encode(), "sha256").hex()[:32] for v in missing.to_list()]  # one-shot C HMAC
+            fresh = pl.DataFrame({"__v": missing, "__k": keys})
+            with self.lock:  # a file beside this one may have stored some of them meanwhile
+                self.memo = pl.concat([self.memo, fresh.join(self.memo, on="__v", how="anti")], rechunk=False)
+            found = frame.join(fresh, on="__v", how="left", maintain_order="left").select(
+                pl.coalesce(found["__k"], pl.col("__k")).alias("__k")
+            )
         return found["__k"].rename(values.name)
