@@ -275,3 +275,13 @@ def test_person_keys_shared_by_threads_stay_one_key_per_id():
     assert keys.memo["__v"].is_unique().all() and keys.memo.height == 95_000
     alone = PersonKeys(b"secret-a")
     assert [g.to_list() for g in got] == [alone(b).to_list() for b in batches]
+
+
+def test_has_fullwidth_on_ascii_chinese_and_fullwidth_columns():
+    from pipelines.normalize import has_fullwidth
+
+    assert not has_fullwidth(pl.Series(["2026-01-05 08:00:00", "13812345678", None]))  # ASCII: lengths agree
+    assert not has_fullwidth(pl.Series(["噪音扰民", "物业管理"]))  # wide Chinese text, but no full-width form
+    assert has_fullwidth(pl.Series(["噪音扰民", "１３８１２３４５６７８"]))
+    assert has_fullwidth(pl.Series(["A", "2026-01-05\u300008:00"]))  # the ideographic space
+    assert not has_fullwidth(pl.Series([None, None], dtype=pl.String))
