@@ -7,8 +7,9 @@ bad value of that kind (bad_timestamp, invalid_value, ...).
 from __future__ import annotations
 
 import hmac
+import re
 import threading
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 
 import polars as pl
@@ -118,6 +119,26 @@ def _one_form(s: pl.Expr, form: str, tz: str) -> pl.Expr:
     return s.str.strptime(pl.Datetime("us"), form, strict=False)
 
 
+def _one_offset(clean: pl.Series, sample: pl.Series, tz: str) -> pl.Series | None:
+    """A column whose timestamps carry one offset, ``2026-07-01T08:00:00+08:00``: parsed with that offset
+    as literal text, on Polars' fast path, then shifted by it — what ``%#z`` gives, which goes through
+    chrono's general parser (5M values: 0.75 s against 1.81 s; a district run has 62M such ticket
+    timestamps). A value with another offset or shape is null here and goes on to the row parser.
+    None when the sample's most common ending is not an offset."""
+    ending = sample.str.slice(19).value_counts(sort=True).item(0, 0)
+    m = re.fullmatch(r"([+-])(\d\d):([0-5]\d)", ending or "")
+    if not m:
+        return None
+    east = (int(m[2]) * 60 + int(m[3])) * (-1 if m[1] == "-" else 1)
+    naive = clean.str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M:%S" + ending, strict=False)
+    return (
+        (naive - timedelta(minutes=east))
+        .dt.replace_time_zone("UTC")
+        .dt.convert_time_zone(tz)
+        .dt.replace_time_zone(None)
+    )
+
+
 def parse_timestamps(values: pl.Series, tz: str = "Asia/Shanghai", fmt: str | None = None) -> pl.Series:
     """A column of timestamps in any listed forms → naive local datetimes (null where unparseable).
 
@@ -136,7 +157,9 @@ def parse_timestamps(values: pl.Series, tz: str = "Asia/Shanghai", fmt: str | No
         [_one_form(pl.lit(sample), f, tz).is_not_null().sum().alias(str(i)) for i, f in enumerate(forms)]
     )
     best = forms[max(range(len(forms)), key=lambda i: hits.item(0, i))]
-    out = pl.select(_one_form(pl.lit(clean), best, tz)).to_series()
+    out = _one_offset(clean, sample, tz) if best == "%Y-%m-%dT%H:%M:%S%#z" else None
+    if out is None:
+        out = pl.select(_one_form(pl.lit(clean), best, tz)).to_series()
     missed = out.is_null() & clean.is_not_null()
     if missed.any():
         idx = missed.arg_true()

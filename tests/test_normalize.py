@@ -285,3 +285,30 @@ def test_has_fullwidth_on_ascii_chinese_and_fullwidth_columns():
     assert has_fullwidth(pl.Series(["噪音扰民", "１３８１２３４５６７８"]))
     assert has_fullwidth(pl.Series(["A", "2026-01-05\u300008:00"]))  # the ideographic space
     assert not has_fullwidth(pl.Series([None, None], dtype=pl.String))
+
+
+def test_a_column_with_one_offset_converts_like_the_row_parser():
+    """Ticket exports write +08:00 on every timestamp: the column parser reads that offset as literal
+    text on Polars' fast path and shifts by it. Values with another offset or shape must still come
+    out as the row parser gives them; Shanghai kept daylight time in 1986–1991 (+09:00 local)."""
+    from pipelines.normalize import parse_timestamps
+
+    odd = [
+        "2026-07-01T08:00:00-05:30",
+        "2026-07-01T08:00:00+0800",
+        "2026-07-01T08:00:00+08",
+        "2026-07-01T08:00:00.5+08:00",
+        "2026-07-01T08:00:00Z",
+        "2026-07-01 08:00:00",
+        "2026-02-30T08:00:00+08:00",
+        "1988-07-01T12:00:00+08:00",
+        "bad",
+        None,
+    ]
+    values = ["2026-01-31T20:00:00+08:00"] * 250 + odd
+    col = parse_timestamps(pl.Series("t", values))
+    assert col.to_list() == [ts(v) for v in values]
+    assert col[0] == datetime(2026, 1, 31, 20, 0) and col[250] == datetime(2026, 7, 1, 21, 30)
+    assert col[257] == datetime(1988, 7, 1, 13, 0)  # +08:00 is 13:00 on a Shanghai summer clock of 1988
+    west = parse_timestamps(pl.Series("t", ["2026-01-31T20:00:00-05:00"] * 250 + odd), "UTC")
+    assert west[0] == datetime(2026, 2, 1, 1, 0) and west[250] == datetime(2026, 7, 1, 13, 30)
