@@ -29,6 +29,10 @@ from pipelines.readers import Mapping
 from pipelines.schema import Entity
 
 POINT_COLS = {"points"}
+# kinds whose checks tell a value given but unreadable from no value (bad_timestamp, invalid_value);
+# required columns of any kind are checked too (missing_required). Other columns need no such flag: a
+# district ticket file's 21 columns stripped twice each, once for the value and once for the flag
+PRESENCE_KINDS = ("ts", "float", "int", "lon", "lat", "wkt")
 
 
 @dataclass
@@ -65,7 +69,8 @@ def _typed(df: pl.DataFrame, entity: Entity, mapping: Mapping, tz: str, keys: Pe
             exprs.append(e.alias(c.name))
         else:
             exprs.append(blank_to_null(src).alias(c.name))
-        exprs.append(blank_to_null(src).is_not_null().alias(f"__in_{c.name}"))
+        if c.required or c.kind in PRESENCE_KINDS:  # the checks read whether these were given
+            exprs.append(blank_to_null(src).is_not_null().alias(f"__in_{c.name}"))
     out = df.with_columns(exprs)
     for c in entity.columns:
         if c.kind == "id":
