@@ -112,6 +112,23 @@ def test_person_tags(con):
     }
 
 
+def test_tag_counts_per_grid_and_per_tag(con):
+    """P1 carries 独居老人 from the registry and derived: one person, counted once in G1 and in the dictionary."""
+    grids = con.execute("select grid_code, community, tag, persons from mart.tag_grid_counts").fetchall()
+    assert sorted(grids) == [
+        ("G1", "甲", "60岁以上", 1),
+        ("G1", "甲", "党员", 1),
+        ("G1", "甲", "未成年人", 1),
+        ("G1", "甲", "独居老人", 1),
+        ("G1", "甲", "诉求人", 1),
+        ("G2", "乙", "60岁以上", 1),
+        ("G2", "乙", "80岁以上", 1),
+        ("G2", "乙", "志愿者", 1),
+    ]
+    tags = dict(con.execute("select tag, persons from mart.tag_dictionary").fetchall())
+    assert tags == {"60岁以上": 2, "80岁以上": 1, "党员": 1, "未成年人": 1, "独居老人": 1, "诉求人": 1, "志愿者": 1}
+
+
 def test_person_tags_hold_no_id_number(con):
     cols = [r[0] for r in con.execute("describe mart.person_tags").fetchall()]
     assert cols == ["person_key", "tag", "source"]

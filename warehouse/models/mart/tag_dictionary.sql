@@ -1,7 +1,9 @@
 -- one row per tag: its bit in the person profile's tag words (word 0..7, bit 0..62: 504 tags at most) and how many people carry it
+-- (a person is in one grid row of tag_grid_counts per tag, so its grid counts add up to the distinct
+-- people: district 3.5 s for a count distinct over 21.7M person-tags, against a sum over 182k rows)
 with tags as (
-    select tag, count(distinct person_key) as persons
-    from mart.person_tags
+    select tag, cast(sum(persons) as bigint) as persons
+    from mart.tag_grid_counts
     group by tag
 ),
 
