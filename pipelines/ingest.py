@@ -233,14 +233,14 @@ def load_file(
         piece = typed.slice(start, TRANSFORM_SLICE_ROWS)
         if bad.height:
             piece = piece.filter(pl.col("__reason").is_null())
-        chunk = piece.select(
-            *cols,
-            pl.lit(digest).alias("_file_hash"),
-            pl.col("__row").alias("_row"),
-            pl.lit(run_id).alias("_run_id"),
-        )
+        chunk = piece.select(*cols, pl.col("__row").alias("_row"))
         con.register("loaded_rows", chunk.to_arrow())
-        con.execute(f"insert into raw.{entity.table} by name select * from loaded_rows")
+        # the file's hash and the run id are constants of the insert, not text copied into every Arrow row
+        # (4M sensor events: 1.17 → 1.06 s)
+        con.execute(
+            f"insert into raw.{entity.table} by name select *, $hash as _file_hash, $run as _run_id from loaded_rows",
+            {"hash": digest, "run": run_id},
+        )
         con.unregister("loaded_rows")
     del typed
     result.rows_in = rows_in
