@@ -240,3 +240,29 @@ def test_sla_breaches(root):
     assert (n, rows["ticket_id"].to_list()) == (5, ["T4", "T3", "T2", "T8"])
     assert q.sla_breaches(w, q.Scope(date(2026, 3, 1), date(2026, 3, 1), pinned_grid="G1"))[0] == 2
     assert q.ticket_rollup(w, q.Scope(communities=("乙",)))["sla_breaches"].to_list() == [2]  # T3, T8
+
+
+def test_repeats_count_tickets_at_the_same_moment_as_not_earlier():
+    """int_tickets_repeated by hand on its own, with a tie: T1 and T2 came in at the same moment (neither
+    is earlier than the other), T3 a day later has both before it, T0 is 61 days before: out of window."""
+    from pathlib import Path
+
+    import duckdb
+
+    from warehouse.build import render
+
+    con = duckdb.connect()
+    con.execute("create schema intermediate; create schema meta")
+    con.execute("create table meta.params as select 30 as repeat_window_days")
+    con.execute(
+        """create table intermediate.int_tickets_timed as select * from (values
+        ('T0', 'B1', '噪音', timestamp '2025-11-01 10:00'),
+        ('T1', 'B1', '噪音', timestamp '2026-01-01 10:00'),
+        ('T2', 'B1', '噪音', timestamp '2026-01-01 10:00'),
+        ('T3', 'B1', '噪音', timestamp '2026-01-02 09:00'),
+        ('T4', 'B1', '漏水', timestamp '2026-01-02 09:00'),
+        ('T5', null, '噪音', timestamp '2026-01-02 09:00')) v(ticket_id, building_code, category, reported_at)"""
+    )
+    sql = render(Path(__file__).parents[1] / "warehouse" / "models" / "intermediate" / "int_tickets_repeated.sql")
+    got = sorted(con.execute(sql).fetchall())
+    assert got == [("T0", 0, False), ("T1", 0, False), ("T2", 0, False), ("T3", 2, True), ("T4", 0, False), ("T5", 0, False)]
