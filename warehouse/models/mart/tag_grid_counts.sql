@@ -1,6 +1,6 @@
 -- one row per grid and tag: how many people of the grid carry the tag (the tag list of 人群标签 for any set of grids)
--- person_tags holds a (person, tag) twice only when the registry lists a tag that is also derived (独居老人):
--- each person-tag counts +1, and each such registry row −1 again. A distinct over the 21.7M district
+-- person_tags holds a (person, tag) twice only when the registry lists a tag that is also derived (独居老人;
+-- its suite checks person, tag and source unique): each person-tag counts +1, and each such registry row −1. A distinct over the 21.7M district
 -- person-tags took 4.7 s in all; this 1.4 s, the same counts
 with profile as (
     select located.person_key, located.grid_code, grids.community
