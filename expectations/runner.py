@@ -78,11 +78,13 @@ def _context(root: Path):
     return gx, ctx
 
 
-def _expectation(gx, conf: dict, con: duckdb.DuckDBPyConnection):
+def _expectation(conf: dict, position: int):
+    """``conf`` as a GX expectation. Its meta keeps its position in the suite: results are matched to
+    expectations by it, not by the order GX lists them in."""
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     kwargs = {k: v for k, v in conf.items() if k not in ("type", "severity", "value_set_sql")}
-    meta = {"severity": conf["severity"]}
+    meta = {"severity": conf["severity"], "position": position}
     if "value_set_sql" in conf:
         kwargs["column"], kwargs["value_set"] = _reference_column(conf["column"]), [True]
         meta["reference"] = conf["value_set_sql"]
@@ -211,7 +213,7 @@ def run_quality(
             recon_frame[right] = [con.execute(r["right"].format(run_id=run_id)).fetchall()[0][0]]
             recon_expectations.append(
                 gx.expectations.ExpectColumnPairValuesToBeEqual(
-                    column_A=left, column_B=right, meta={"severity": r["severity"], "name": r["name"]}
+                    column_A=left, column_B=right, meta={"severity": r["severity"], "name": r["name"], "position": len(recon_expectations)}
                 )
             )
             recon_suite_of.append(name)
@@ -223,7 +225,7 @@ def run_quality(
                 gx.expectations.ExpectColumnPairValuesToBeEqual(
                     column_A=left,
                     column_B=left.replace("(left)", "(right)"),
-                    meta={"severity": sc["severity"], "name": sc["name"]},
+                    meta={"severity": sc["severity"], "name": sc["name"], "position": len(recon_expectations)},
                 )
             )
             recon_suite_of.append(name)
@@ -238,15 +240,15 @@ def run_quality(
             checkpoints = []
             for cols, idxs in _column_groups(confs).items():
                 part = name if not cols else f"{name}.{re.sub(r'[^A-Za-z0-9_]+', '_', '+'.join(cols)).strip('_')}"
-                checkpoints.append((list(cols), idxs, _checkpoint(gx, ctx, ds, part, [_expectation(gx, confs[j], con) for j in idxs])))
+                checkpoints.append((list(cols), _checkpoint(gx, ctx, ds, part, [_expectation(confs[j], j) for j in idxs])))
             frames = _chunks(con, table, _select_list(spec), spec.get("key"), settings.quality_chunk_rows)
             for i, parts, df in frames:
                 run = RunIdentifier(run_name=run_id + (f"-part{i + 1}of{parts}" if parts > 1 else ""), run_time=run_time)
-                for cols, idxs, checkpoint in checkpoints:
+                for cols, checkpoint in checkpoints:
                     out = checkpoint.run(batch_parameters={"dataframe": df[cols] if cols else df}, run_id=run)
                     for vr in out.run_results.values():
-                        for pos, x in enumerate(vr.results):
-                            _merge(agg, idxs[pos], x)
+                        for x in vr.results:
+                            _merge(agg, x.expectation_config.meta["position"], x)
         for _j, a in sorted(agg.items()):
             a["suite"] = name
             results.append(a)
@@ -259,8 +261,8 @@ def run_quality(
         )
         agg = {}
         for vr in out.run_results.values():
-            for j, x in enumerate(vr.results):
-                _merge(agg, j, x)
+            for x in vr.results:
+                _merge(agg, x.expectation_config.meta["position"], x)
         for j, a in sorted(agg.items()):
             a["suite"] = recon_suite_of[j]
             a["expectation"] = "reconcile"

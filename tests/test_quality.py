@@ -1,5 +1,7 @@
 """Completeness: every staging model and mart has a quality suite of the same name, with critical checks."""
 
+import pytest
+
 from expectations.runner import SEVERITIES, load_suites
 from warehouse.build import model_files
 
@@ -74,7 +76,11 @@ def test_privacy_scan_finds_an_id_number_or_phone_in_a_mart(demo_run, tmp_path):
     results = run_quality(con, result.run_id, make_settings(tmp_path / "wh"))
     failed = {q["column"] for q in results if not q["success"]}
     assert {"no ID number in mart", "no mobile phone number in mart"} <= failed
-    assert all(q["severity"] == "critical" for q in results if q["column"] in failed and q["suite"] == "mart__privacy")
+    assert all(
+        q["severity"] == "critical"
+        for q in results
+        if q["column"] in failed and q["suite"] == "mart__privacy"
+    )
 
 
 def test_chunks_cover_every_row_once_and_keep_a_keys_rows_together():
@@ -110,23 +116,43 @@ def test_chunk_frames_give_gx_numpy_numbers_and_arrow_text():
     from expectations.runner import _frame
 
     con = duckdb.connect()
-    df = _frame(con.sql(
-        "select * from (values (1, 2.5, 3.25::decimal(10, 2), 'a', 1.5::double), (null, null, null, null, null)) v(i, f, d, s, x)"
-    ).to_arrow_table())
+    df = _frame(
+        con.sql(
+            "select * from (values (1, 2.5, 3.25::decimal(10, 2), 'a', 1.5::double), (null, null, null, null, null)) v(i, f, d, s, x)"
+        ).to_arrow_table()
+    )
     assert df["i"].dtype == np.float64 and df["i"].isna().tolist() == [False, True]  # nullable int → float, not object
     assert df["f"].dtype == np.float64 and df["d"].dtype == np.float64 and df["d"][0] == 3.25
     assert isinstance(df["s"].dtype, pd.ArrowDtype) and df["s"][0] == "a"
 
 
-def test_every_expectation_type_counts_as_by_hand_across_chunks(tmp_path):
+@pytest.mark.parametrize("gx_order", ["as given", "reversed"])
+def test_every_expectation_type_counts_as_by_hand_across_chunks(tmp_path, monkeypatch, gx_order):
     """Each kind of expectation the suites use, on six rows handed to GX in chunks of two by the key's
     hash, against counts worked out by hand: the chunks' counts add up, and a repeated key is caught
-    although the table is split. The regular expression is a search: "a66" matches "^a[0-9]"."""
+    although the table is split. The regular expression is a search: "a66" matches "^a[0-9]". Results
+    are matched to expectations by position, whatever order GX lists them in ("reversed")."""
     import duckdb
     from conftest import make_settings
 
+    from expectations import runner
     from expectations.runner import run_quality
     from warehouse.build import ensure_tables
+
+    if gx_order == "reversed":
+        checkpoint = runner._checkpoint
+
+        class Reversed:
+            def __init__(self, inner):
+                self.inner = inner
+
+            def run(self, **kwargs):
+                out = self.inner.run(**kwargs)
+                for vr in out.run_results.values():
+                    vr.results.reverse()
+                return out
+
+        monkeypatch.setattr(runner, "_checkpoint", lambda *a, **k: Reversed(checkpoint(*a, **k)))
 
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     ensure_tables(con)
@@ -168,7 +194,28 @@ def test_every_expectation_type_counts_as_by_hand_across_chunks(tmp_path):
         },  # k9
     ]
     expect = [e | {"severity": "critical"} for e in expect]
-    suites = {"t": {"table": "s.t", "key": "id", "expect": expect}, "empty": {"table": "s.empty", "expect": expect[:1]}}
+    suites = {
+        "t": {
+            "table": "s.t",
+            "key": "id",
+            "expect": expect,
+            "reconcile": [
+                {
+                    "name": "six rows",
+                    "left": "select count(*) from s.t",
+                    "right": "select 6",
+                    "severity": "critical",
+                }
+            ],
+        },
+        "empty": {
+            "table": "s.empty",
+            "expect": expect[:1],
+            "reconcile": [
+                {"name": "one is not two", "left": "select 1", "right": "select 2", "severity": "warning"}
+            ],
+        },
+    }
     settings = make_settings(tmp_path / "wh").model_copy(update={"quality_chunk_rows": 2})
     results = run_quality(con, "r1", settings, suites=suites)
     got = [(q["suite"], q["expectation"], q["column"], q["unexpected_count"], q["success"]) for q in results]
@@ -183,18 +230,20 @@ def test_every_expectation_type_counts_as_by_hand_across_chunks(tmp_path):
         ("t", "expect_column_pair_values_a_to_be_greater_than_b", "v,b", 1, False),
         ("t", "expect_column_values_to_be_in_set", "grp ∈ reference", 1, False),
         ("empty", "expect_column_values_to_not_be_null", "txt", 0, True),
+        ("t", "reconcile", "six rows", 0, True),
+        ("empty", "reconcile", "one is not two", 1, False),
     ]
-    assert all(q["element_count"] == 6 for q in results[:-1])
+    assert all(q["element_count"] == 6 for q in results[:9])
     assert results[1]["details"] == ["b3"] and results[3]["details"] == ["z"]
-    assert results[-1]["observed"] == "empty table"
+    assert results[9]["observed"] == "empty table" and results[11]["severity"] == "warning"
     stored = con.execute(
         "select count(*), count(*) filter (where not success) from meta.quality_results where run_id = 'r1'"
     )
-    assert stored.fetchall() == [(10, 9)]
+    assert stored.fetchall() == [(12, 10)]
     # a clean table passes every one of them
     con.execute("create or replace table s.t as select * from s.t where txt in ('a1', 'a5')")
     clean = run_quality(con, "r2", settings, suites={"t": suites["t"]})
-    assert [q["success"] for q in clean] == [True] * 9, clean
+    assert [q["success"] for q in clean] == [True] * 9 + [False], clean  # two rows now: not six
 
 
 def test_a_run_id_that_reads_as_a_date_does_not_break_quality(demo_run, tmp_path):
@@ -212,5 +261,9 @@ def test_a_run_id_that_reads_as_a_date_does_not_break_quality(demo_run, tmp_path
     path = tmp_path / "w.duckdb"
     shutil.copyfile(current_paths(settings.warehouse)[0], path)
     con = duckdb.connect(str(path))
-    results = run_quality(con, "20261130T091900-3851ad", make_settings(tmp_path / "wh").model_copy(update={"quality_chunk_rows": 50}))
+    results = run_quality(
+        con,
+        "20261130T091900-3851ad",
+        make_settings(tmp_path / "wh").model_copy(update={"quality_chunk_rows": 50}),
+    )
     assert results and all(q["success"] for q in results if q["severity"] == "critical")
