@@ -283,7 +283,6 @@ def memory_weight(entity: Entity, path: Path) -> int:
     return int(text_bytes(path) * growth)
 
 
-
 def _load_files(
     con: duckdb.DuckDBPyConnection,
     files: list[tuple[Entity, Path]],
