@@ -283,6 +283,26 @@ def memory_weight(entity: Entity, path: Path) -> int:
     return int(text_bytes(path) * growth)
 
 
+def load_priority(files: list[tuple[Entity, Path]], todo: list[int], weight: dict[int, int]) -> dict[int, int]:
+    """Per file to load: its ``memory_weight`` plus the largest priority among the files that wait for its
+    table (``depends_on``) — the heaviest chain of work that cannot start before it. The ready file with
+    the highest priority starts first: a small file others wait for (sensor devices before 33M events,
+    volunteer activities before 5M records) goes before a heavier ticket file, so the heavy files that
+    wait for it do not end the load alone on one core (district: the last 22 s of the load were one
+    event file; the load 119 → 108 s simulated from the measured file times)."""
+    memo: dict[int, int] = {}
+
+    def level(i: int) -> int:
+        if i not in memo:
+            table = files[i][0].table
+            memo[i] = weight[i] + max(
+                (level(j) for j in todo if table in depends_on(files[j][0])), default=0
+            )
+        return memo[i]
+
+    return {i: level(i) for i in todo}
+
+
 def _load_files(
     con: duckdb.DuckDBPyConnection,
     files: list[tuple[Entity, Path]],
@@ -297,7 +317,7 @@ def _load_files(
 ) -> list[tuple[FileResult, datetime, datetime, str | None]]:
     """Load the inbox's files two at a time, each on a cursor of its own; (result, started, finished,
     why it was refused) per file, in the order given. A file starts once the tables it is checked against
-    are loaded (``depends_on``), the heaviest ready one first, beside another only while their
+    are loaded (``depends_on``), the ready one with the highest ``load_priority`` first, beside another only while their
     ``memory_weight`` together stays within ``settings.ingest_parallel_load_mib`` (alone, any file may start). A file already
     loaded — before, or earlier in the list — is skipped.
 
@@ -359,7 +379,8 @@ def _load_files(
         weight = {i: memory_weight(*files[i]) for i in todo}
         budget = settings.ingest_parallel_load_mib << 20
         unfinished = {e.table: sum(1 for i in todo if files[i][0].table == e.table) for e in ENTITIES}
-        waiting = sorted(todo, key=lambda i: -weight[i])
+        priority = load_priority(files, todo, weight)
+        waiting = sorted(todo, key=lambda i: -priority[i])
         futures: dict[int, Future] = {}
         running: dict[Future, int] = {}
         while waiting or running:

@@ -1,5 +1,6 @@
 import hashlib
 import shutil
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -214,7 +215,9 @@ def test_files_checked_in_slices_one_at_a_time_give_the_same_result(demo_run, de
 def test_files_load_two_at_a_time_after_what_they_are_checked_against(tmp_path, monkeypatch):
     """Two ticket files are loaded at the same moment (a barrier both must reach); no file starts before
     the tables it is checked against are loaded (events after devices, everything after the registry);
-    the heaviest ready file goes first; with a budget smaller than any file they load one at a time.
+    of the ready files, the one heading the heaviest chain goes first (devices, which the heavy event file
+    waits for, before the heaviest ticket file; then the heavier ticket file first); with a budget smaller
+    than any file they load one at a time.
     Results come back in the order given, and identical content is loaded once."""
     import threading
 
@@ -230,7 +233,7 @@ def test_files_load_two_at_a_time_after_what_they_are_checked_against(tmp_path, 
         ("complaints__tickets", "complaints/b.csv", "2" * 50),  # the heaviest ticket file
         ("complaints__tickets", "complaints/d.csv", "1"),  # the same bytes as a.csv
         ("sensors__devices", "sensors/devices.csv", "D"),
-        ("sensors__events", "sensors/events.csv", "E"),
+        ("sensors__events", "sensors/events.csv", "E" * 200),  # waits for devices: a chain heavier than b.csv
     ]:
         path = inbox / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -272,6 +275,7 @@ def test_files_load_two_at_a_time_after_what_they_are_checked_against(tmp_path, 
         assert log.index(("end", "devices.csv")) < log.index(("start", "events.csv"))
         starts = [name for what, name in log if what == "start"]
         assert starts.index("b.csv") < starts.index("a.csv")  # the heavier first
+        assert starts.index("devices.csv") < starts.index("b.csv")  # what the heavy event file waits for before it
     # an unexpected error fails the whole load, and nothing is left loading on the connection when it does
     settings = settings.model_copy(update={"ingest_parallel_load_mib": 1024})
     gate[0] = None
@@ -463,3 +467,21 @@ def test_a_view_model_replaces_a_table_left_by_an_older_version(warehouse_copy, 
         build_models(con, layers=("intermediate",))
         assert con.execute("select count(*) from duckdb_views() where view_name = 'int_tickets_timed'").fetchall()[0][0] == 1
         assert con.execute("select count(*) from intermediate.int_tickets_timed").fetchall()[0][0] == n > 0
+
+
+def test_load_priority_is_the_heaviest_chain_a_file_heads():
+    """By hand: grids 1 heads everything; devices 2 → events 30 makes 32; a ticket file 10 heads nothing;
+    activities 1 → records 5 → redemptions 4 makes 10; visits wait for tracks 3, so tracks makes 3 + 2."""
+    from pipelines.ingest import load_priority
+    from pipelines.schema import BY_TABLE
+
+    tables = [
+        "registry__grids", "sensors__devices", "sensors__events", "complaints__tickets", "volunteers__activities",
+        "volunteers__records", "volunteers__redemptions", "patrols__tracks", "patrols__visits",
+    ]
+    weights = [1, 2, 30, 10, 1, 5, 4, 3, 2]
+    files = [(BY_TABLE[t], Path(f"{t}.csv")) for t in tables]
+    got = load_priority(files, list(range(len(files))), dict(enumerate(weights)))
+    assert got == {0: 1 + 32, 1: 32, 2: 30, 3: 10, 4: 10, 5: 9, 6: 4, 7: 5, 8: 2}
+    # only the files still to load count: without the event file, devices heads nothing heavier than itself
+    assert load_priority(files, [0, 1, 3], dict(enumerate(weights))) == {0: 1 + 10, 1: 2, 3: 10}
