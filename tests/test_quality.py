@@ -108,22 +108,25 @@ def test_chunks_cover_every_row_once_and_keep_a_keys_rows_together():
 
 def test_chunk_frames_give_gx_numpy_numbers_and_arrow_text():
     """GX's between check runs vectorised only on numpy int/float/datetime columns, and in Python per
-    value otherwise: numbers (decimals too) must arrive as numpy, text as Arrow strings."""
+    value otherwise: numbers (decimals too) must arrive as numpy, text as Arrow strings, and a boolean with
+    nulls (a reference check's column) as Arrow booleans, not Python objects."""
     import duckdb
     import numpy as np
     import pandas as pd
+    import pyarrow as pa
 
     from expectations.runner import _frame
 
     con = duckdb.connect()
     df = _frame(
         con.sql(
-            "select * from (values (1, 2.5, 3.25::decimal(10, 2), 'a', 1.5::double), (null, null, null, null, null)) v(i, f, d, s, x)"
+            "select * from (values (1, 2.5, 3.25::decimal(10, 2), 'a', 1.5::double, true), (null, null, null, null, null, null)) v(i, f, d, s, x, b)"
         ).to_arrow_table()
     )
     assert df["i"].dtype == np.float64 and df["i"].isna().tolist() == [False, True]  # nullable int → float, not object
     assert df["f"].dtype == np.float64 and df["d"].dtype == np.float64 and df["d"][0] == 3.25
     assert isinstance(df["s"].dtype, pd.ArrowDtype) and df["s"][0] == "a"
+    assert df["b"].dtype == pd.ArrowDtype(pa.bool_()) and df["b"].isna().tolist() == [False, True]
 
 
 @pytest.mark.parametrize("gx_order", ["as given", "reversed"])
@@ -131,7 +134,9 @@ def test_every_expectation_type_counts_as_by_hand_across_chunks(tmp_path, monkey
     """Each kind of expectation the suites use, on six rows handed to GX in chunks of two by the key's
     hash, against counts worked out by hand: the chunks' counts add up, and a repeated key is caught
     although the table is split. The regular expression is a search: "a66" matches "^a[0-9]". Results
-    are matched to expectations by position, whatever order GX lists them in ("reversed")."""
+    are matched to expectations by position, whatever order GX lists them in ("reversed"). A suite with a
+    scan runs last (DuckDB on both cores once the analytics copy beside the suites is done), though its
+    results are stored in the suites' order."""
     import duckdb
     from conftest import make_settings
 
@@ -194,7 +199,16 @@ def test_every_expectation_type_counts_as_by_hand_across_chunks(tmp_path, monkey
         },  # k9
     ]
     expect = [e | {"severity": "critical"} for e in expect]
+    calls = []
+
+    def logged(name):
+        inner = getattr(runner, name)
+        return lambda *a: calls.append(name) or inner(*a)
+
+    for name in ("_chunks", "_scan_count"):
+        monkeypatch.setattr(runner, name, logged(name))
     suites = {
+        "a_scan": {"table": "s.t", "scan": [{"name": "no ID number", "schema": "s", "pattern": "[0-9]{17}[0-9Xx]", "severity": "critical"}]},
         "t": {
             "table": "s.t",
             "key": "id",
@@ -230,16 +244,18 @@ def test_every_expectation_type_counts_as_by_hand_across_chunks(tmp_path, monkey
         ("t", "expect_column_pair_values_a_to_be_greater_than_b", "v,b", 1, False),
         ("t", "expect_column_values_to_be_in_set", "grp ∈ reference", 1, False),
         ("empty", "expect_column_values_to_not_be_null", "txt", 0, True),
+        ("a_scan", "reconcile", "no ID number", 0, True),
         ("t", "reconcile", "six rows", 0, True),
         ("empty", "reconcile", "one is not two", 1, False),
     ]
     assert all(q["element_count"] == 6 for q in results[:9])
     assert results[1]["details"] == ["b3"] and results[3]["details"] == ["z"]
-    assert results[9]["observed"] == "empty table" and results[11]["severity"] == "warning"
+    assert results[9]["observed"] == "empty table" and results[12]["severity"] == "warning"
+    assert calls == ["_chunks", "_scan_count"]  # the scan after the suite it was given before
     stored = con.execute(
         "select count(*), count(*) filter (where not success) from meta.quality_results where run_id = 'r1'"
     )
-    assert stored.fetchall() == [(12, 10)]
+    assert stored.fetchall() == [(13, 10)]
     # a clean table passes every one of them
     con.execute("create or replace table s.t as select * from s.t where txt in ('a1', 'a5')")
     clean = run_quality(con, "r2", settings, suites={"t": suites["t"]})
