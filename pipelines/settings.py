@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     quality_chunk_rows: int = Field(
         2_000_000, description="Rows per pandas chunk handed to Great Expectations (bounds its memory)."
     )
+    quality_threads: int = Field(
+        2,
+        ge=1,
+        description="Threads validating the quality suites, each table by one thread on a GX context of its own "
+        "(GX's pandas work is mostly NumPy and Arrow, which release Python's lock); 1 validates one table at a time.",
+    )
     ingest_memory_limit: str = Field(
         "4GB", description="DuckDB memory_limit of the ingest's models, checks and analytics copy (1GB while files are read); beyond it DuckDB spills "
         "to a temporary folder inside the new version. The whole district ingest peaks at 6.2–6.8 GiB, while two files load or while the quality suites and the analytics copy run together (SPEC §9 asks ≤ 8 GiB).",

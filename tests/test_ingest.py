@@ -391,7 +391,11 @@ def test_quality_results_stored_and_docs_rendered(demo_run, con):
     assert n[0] == len(result.quality) and n[1] >= 13
     assert {q["severity"] for q in result.quality} == {"critical", "warning"}
     assert not result.critical_failures
-    assert (settings.warehouse / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").exists()
+    site = settings.warehouse / "gx" / "uncommitted" / "data_docs" / "local_site"
+    assert (site / "index.html").exists()
+    # every suite validated, whichever thread's GX context validated it, is in the one site
+    validated = {q["suite"] for q in result.quality if q["expectation"] != "reconcile" and q["observed"] != "empty table"}
+    assert len(validated) > 20 and {p.name for p in (site / "validations").iterdir()} == validated | {"reconciliation"}
     assert (settings.warehouse / "runs" / f"{result.run_id}.json").exists()
 
 

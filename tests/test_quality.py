@@ -283,3 +283,45 @@ def test_a_run_id_that_reads_as_a_date_does_not_break_quality(demo_run, tmp_path
         make_settings(tmp_path / "wh").model_copy(update={"quality_chunk_rows": 50}),
     )
     assert results and all(q["success"] for q in results if q["severity"] == "critical")
+
+
+def test_suites_are_validated_two_at_a_time_biggest_table_first(tmp_path, monkeypatch):
+    """With quality_threads = 2, two tables' suites are inside GX at the same moment (a barrier both must
+    reach: one thread alone breaks it), the biggest tables are started first, results come back in the
+    suites' order, and an error in one suite fails the run."""
+    import threading
+
+    import duckdb
+    from conftest import make_settings
+
+    from expectations import runner
+    from expectations.runner import run_quality
+    from warehouse.build import ensure_tables
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_tables(con)
+    con.execute("create schema s")
+    con.execute("create table s.small as select * from range(2) r(v)")
+    con.execute("create table s.big as select * from range(5) r(v)")
+    con.execute("create table s.mid as select * from range(3) r(v)")
+    expect = [{"type": "expect_column_values_to_be_between", "column": "v", "min_value": 0, "max_value": 3, "severity": "critical"}]
+    suites = {n: {"table": f"s.{n}", "expect": expect} for n in ("small", "big", "mid")}
+    started, gate = [], [threading.Barrier(2, timeout=10)]
+    chunks = runner._chunks
+
+    def meeting(cur, table, *a):
+        started.append(table)
+        if gate[0] is not None and table in ("s.big", "s.mid"):
+            gate[0].wait()  # raises BrokenBarrierError unless the two are validated at once
+        return chunks(cur, table, *a)
+
+    monkeypatch.setattr(runner, "_chunks", meeting)
+    settings = make_settings(tmp_path / "wh")
+    results = run_quality(con, "r1", settings, suites=suites)
+    assert sorted(started[:2]) == ["s.big", "s.mid"] and started[2] == "s.small"  # the two biggest first
+    assert [(q["suite"], q["unexpected_count"], q["success"]) for q in results] == [
+        ("small", 0, True), ("big", 1, False), ("mid", 0, True),  # 4 > 3 in big, by hand
+    ]
+    gate[0] = threading.Barrier(2, timeout=1)
+    with pytest.raises(threading.BrokenBarrierError):  # one thread: big waits for mid in vain
+        run_quality(con, "r2", settings.model_copy(update={"quality_threads": 1}), suites=suites)
