@@ -312,3 +312,25 @@ def test_a_column_with_one_offset_converts_like_the_row_parser():
     assert col[257] == datetime(1988, 7, 1, 13, 0)  # +08:00 is 13:00 on a Shanghai summer clock of 1988
     west = parse_timestamps(pl.Series("t", ["2026-01-31T20:00:00-05:00"] * 250 + odd), "UTC")
     assert west[0] == datetime(2026, 2, 1, 1, 0) and west[250] == datetime(2026, 7, 1, 13, 30)
+
+
+def test_a_required_code_or_enum_is_missing_when_blank_spaces_or_fullwidth_spaces(tmp_path):
+    """A required code or enum counts as given exactly when its normalised value does: empty, spaces and
+    full-width spaces are missing_required; a full-width code is given (and made half-width)."""
+    from pipelines.readers import Mapping, canonicalise, read_any
+    from pipelines.schema import BY_TABLE
+    from pipelines.validate import Refs, transform
+
+    entity = BY_TABLE["sensors__events"]
+    path = tmp_path / "events.csv"
+    rows = [("D1", "心跳"), ("", "心跳"), ("  ", "心跳"), ("\u3000", "心跳"), ("Ｄ1", "心跳"), ("D1", " "), ("D1", "\u3000\u3000")]
+    path.write_text(
+        "设备编号,事件时间,事件类型\n" + "".join(f"{d},2026-07-01 08:00:00,{t}\n" for d, t in rows), encoding="utf-8"
+    )
+    canon, _ = canonicalise(read_any(path, entity), entity, Mapping(), path)
+    out = transform(
+        canon, entity, Refs(devices={"D1"}), Mapping(), tz="Asia/Shanghai", keys=PersonKeys(b"k"), margin_km=5
+    )
+    assert out["__reason"].to_list() == [None, "missing_required", "missing_required", "missing_required", None,
+                                         "missing_required", "missing_required"]
+    assert out["device_id"].to_list()[4] == "D1"
