@@ -1,6 +1,7 @@
 import csv
 import hashlib
 import hmac
+import json
 import random
 from collections import Counter
 from datetime import date, datetime, timedelta
@@ -334,3 +335,72 @@ def test_a_required_code_or_enum_is_missing_when_blank_spaces_or_fullwidth_space
     assert out["__reason"].to_list() == [None, "missing_required", "missing_required", "missing_required", None,
                                          "missing_required", "missing_required"]
     assert out["device_id"].to_list()[4] == "D1"
+
+
+@pytest.mark.parametrize(
+    "tz, first, last",
+    [
+        ("Asia/Shanghai", datetime(2025, 11, 1), datetime(2026, 11, 20, 23, 59)),  # one offset: one shift
+        ("Asia/Shanghai", datetime(1988, 1, 1), datetime(1988, 12, 31)),  # daylight time in 1988
+        ("America/New_York", datetime(2024, 3, 10, 6, 59, 59), datetime(2024, 3, 10, 7, 0, 1)),  # 2 s across the switch
+        ("Asia/Kathmandu", datetime(1985, 12, 31, 18, 29), datetime(1985, 12, 31, 18, 31)),  # +05:30 → +05:45 mid-hour
+        ("Asia/Shanghai", datetime(1950, 1, 1), datetime(2026, 1, 1)),  # too long a span to test hour by hour
+    ],
+)
+def test_utc_to_local_equals_converting_each_value(tz, first, last):
+    """One shift where the zone keeps one offset over the column's span, else a conversion per value: the
+    answer must equal converting every value, around daylight-time switches and odd-minute offsets too."""
+    from pipelines.normalize import utc_to_local
+
+    step = max((last - first) / 997, timedelta(seconds=1))
+    values = [first + step * i for i in range(998) if first + step * i <= last] + [last, None]
+    utc = pl.Series("t", values, dtype=pl.Datetime("us"))
+    want = utc.dt.replace_time_zone("UTC").dt.convert_time_zone(tz).dt.replace_time_zone(None)
+    assert utc_to_local(utc, tz).to_list() == want.to_list()
+    assert utc_to_local(pl.Series("t", [None], dtype=pl.Datetime("us")), tz).to_list() == [None]
+
+
+def test_a_utc_column_across_a_daylight_switch_converts_like_the_row_parser():
+    from pipelines.normalize import parse_timestamps
+
+    values = [f"2024-03-{d:02d}T{h:02d}:15:00Z" for d in (9, 10, 11) for h in range(24)] * 5
+    col = parse_timestamps(pl.Series("t", values), "America/New_York")
+    assert col.to_list() == [pl.select(parse_timestamp(pl.lit(v, pl.String), "America/New_York")).item() for v in values]
+    assert col[6] == datetime(2024, 3, 9, 1, 15) and col[24 + 7] == datetime(2024, 3, 10, 3, 15)
+
+
+def test_enum_values_are_their_own_normal_form():
+    """An enum column whose values are all allowed ones as they stand skips normalising (validate's
+    _exact_enum): that is only the same answer if every allowed value is already trimmed and half-width."""
+    from pipelines.normalize import halfwidth
+    from pipelines.schema import ENTITIES
+
+    enums = [c for e in ENTITIES for c in e.columns if c.kind == "enum"]
+    assert len(enums) >= 8
+    for c in enums:
+        values = pl.Series(c.name, list(c.values), dtype=pl.String)
+        assert pl.select(halfwidth(pl.lit(values))).to_series().to_list() == list(c.values), c.name
+
+
+@pytest.mark.parametrize(("odd", "reason"), [(None, None), (" 告警", None), ("告警\u3000", None), ("火警", "invalid_value")])
+def test_an_enum_column_as_it_stands_or_normalised_gives_the_same_rows(tmp_path, odd, reason):
+    """Allowed values and blanks only (odd None): the fast path; a value with a space around it, or an
+    unknown type (火警): every value is normalised. Either way an allowed value is loaded, a blank string is
+    missing_required (not an invalid value), and 火警 is invalid."""
+    from pipelines.readers import Mapping, canonicalise, read_any
+    from pipelines.schema import BY_TABLE
+    from pipelines.validate import Refs, transform
+
+    entity = BY_TABLE["sensors__events"]
+    path = tmp_path / "events.jsonl"  # JSON keeps an empty string as one (CSV reads a blank field as null)
+    types = ["告警", "", "心跳"] + ([odd] if odd else [])
+    path.write_text(
+        "".join(json.dumps({"设备编号": "D1", "事件时间": "2026-07-01 08:00:00", "事件类型": t}) + "\n" for t in types),
+        encoding="utf-8",
+    )
+    canon, _ = canonicalise(read_any(path, entity), entity, Mapping(), path)
+    out = transform(canon, entity, Refs(devices={"D1"}), Mapping(), tz="Asia/Shanghai", keys=PersonKeys(b"k"), margin_km=5)
+    assert out["event_type"].to_list()[:3] == ["告警", None, "心跳"]
+    assert out["__reason"].to_list() == [None, "missing_required", None] + ([reason] if odd else [])
+    if odd:
+        assert out["event_type"][3] == odd.strip()
