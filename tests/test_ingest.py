@@ -489,3 +489,39 @@ def test_load_priority_is_the_heaviest_chain_a_file_heads():
     assert got == {0: 1 + 32, 1: 32, 2: 30, 3: 10, 4: 10, 5: 9, 6: 4, 7: 5, 8: 2}
     # only the files still to load count: without the event file, devices heads nothing heavier than itself
     assert load_priority(files, [0, 1, 3], dict(enumerate(weights))) == {0: 1 + 10, 1: 2, 3: 10}
+
+
+def test_stage_figures_are_charged_to_the_stage_that_spent_them(demo_inbox, tmp_path, monkeypatch):
+    """The run report's per-stage peak RSS and CPU seconds (what the benchmark prints) belong to the stage
+    that spent them: a model step that holds 300 MiB and burns 0.5 CPU s raises the models' peak by that
+    much over the load's, and its CPU seconds, not the load's or the quality step's."""
+    import os
+    import time
+
+    import pipelines.ingest as ingest
+
+    build = ingest.build_models
+
+    def heavy(con):
+        # the peak is the process's (ru_maxrss): an earlier test in this worker may have set it higher than
+        # the run reaches, so the ballast lifts the resident size 300 MiB above that peak
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss << 10
+        resident = int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        ballast = bytearray(max(0, peak - resident) + (300 << 20))
+        ballast[:: 4096] = b"x" * len(ballast[:: 4096])  # touch every page: resident, not just reserved
+        t = time.process_time()
+        while time.process_time() - t < 0.5:
+            pass
+        out = build(con)
+        del ballast
+        return out
+
+    monkeypatch.setattr(ingest, "build_models", heavy)
+    inbox, _ = demo_inbox
+    result = run_ingest(inbox, make_settings(tmp_path / "wh"), as_of=AS_OF)
+    rss, cpu = result.stage_peak_rss_mib, result.stage_cpu_s
+    assert rss["models"] - rss["read_validate_load"] >= 250, rss
+    assert rss["quality"] >= rss["models"]  # a peak, never falling
+    assert cpu["models"] >= 0.5 and cpu["models"] > cpu["analytics"], cpu
