@@ -124,7 +124,8 @@ def utc_to_local(utc: pl.Series, tz: str) -> pl.Series:
     """Naive UTC datetimes → naive local time in ``tz``. Where ``tz`` keeps one offset from the column's
     first instant to its last (tested at every whole UTC hour between: an offset changes only at a
     transition, and no zone has two within an hour), that offset is added; otherwise each value is
-    converted. Shanghai has kept +08:00 since 1991: 16M event times 1.6 → 0.6 s."""
+    converted. Shanghai has kept +08:00 since 1991: parsing 5M district event times 0.67 → 0.39 s, a
+    ticket file's six timestamp columns 0.58 → 0.36 s."""
     lo, hi = utc.min(), utc.max()
     if lo is not None and hi - lo <= timedelta(days=366 * 30):
         hours = pl.datetime_range(

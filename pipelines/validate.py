@@ -26,7 +26,7 @@ from pipelines.normalize import (
     parse_timestamps,
 )
 from pipelines.readers import Mapping
-from pipelines.schema import Entity
+from pipelines.schema import Col, Entity
 
 POINT_COLS = {"points"}
 # kinds whose checks tell a value given but unreadable from no value (bad_timestamp, invalid_value);
@@ -95,11 +95,12 @@ def _typed(df: pl.DataFrame, entity: Entity, mapping: Mapping, tz: str, keys: Pe
 def _exact_enum(values: pl.Series, allowed: tuple[str, ...]) -> bool:
     """Every value of an enum column is an allowed one as it stands, or empty: normalising it would change
     nothing but "" to null (the allowed values are their own normal form; a test checks), so the full-width
-    scan and the replacement are skipped (16M event types: 1.28 → 0.2 s)."""
+    scan and the replacement are skipped (16.4M event types: 1.13 → 0.14 s, the same values)."""
     return bool(values.is_in([*allowed, ""]).fill_null(True).all())
 
 
-def _given_by_value(c) -> bool:
+def _given_by_value(c: Col) -> bool:
+    """Whether the column counts as given exactly when its typed value is not null (see ``_typed``)."""
     return c.kind in ("code", "enum", "id") and c.default is None
 
 
