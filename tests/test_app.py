@@ -293,3 +293,16 @@ def test_map_opens_flat_and_draws_3d_on_request(env):
     fig = json.loads(worker.get("plotly_chart")[0].proto.spec)
     circles = [t for d in fig["data"] for t in d.get("text") or [] if "网格长" not in t]
     assert len(circles) == busy > 0
+
+
+def test_quality_page_shows_a_file_without_warnings_as_blank_not_none(env):
+    """The file reconciliation's 警告 column: a file with no warning shows an empty cell, not "None"."""
+    at = app_as(user_for("admin", env))
+    at.run()
+    at.switch_page(PAGES["quality"][0]).run()
+    assert not at.exception
+    files = [df for df in frames(at) if "警告" in df.columns]
+    assert files and len(files[0]) > 5
+    warnings = files[0]["警告"].tolist()
+    assert None not in warnings and "None" not in warnings and "" in warnings, warnings
+    assert any(w for w in warnings)  # the demo's files that carry a warning still show it
