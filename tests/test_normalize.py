@@ -404,3 +404,12 @@ def test_an_enum_column_as_it_stands_or_normalised_gives_the_same_rows(tmp_path,
     assert out["__reason"].to_list() == [None, "missing_required", None] + ([reason] if odd else [])
     if odd:
         assert out["event_type"][3] == odd.strip()
+
+
+@pytest.mark.parametrize("secret", [b"k", b"secret-a", bytes(range(64)), b"x" * 65 + "密钥".encode(), b""])
+def test_person_keys_are_the_hmac_module_s_for_any_key_length(secret):
+    """Keys are hashed by DuckDB (HMAC as two SHA-256 calls): they must be the hmac module's, for a key
+    shorter than, equal to and longer than SHA-256's 64-byte block, and for non-ASCII values."""
+    values = ["360426199101010071", "11010519491231002X", "３６０４２６", "", "a" * 200]
+    got = PersonKeys(secret).hash(pl.Series(values)).to_list()
+    assert got == [hmac.new(secret, v.encode(), hashlib.sha256).hexdigest()[:32] for v in values]
