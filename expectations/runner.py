@@ -136,11 +136,11 @@ def _columns_used(spec: dict) -> list[str]:
     return cols
 
 
-def _chunks(con, table: str, select: str, key: str | None, chunk_rows: int):
+def _chunks(con, table: str, select: str, key: str | None, chunk_rows: int, rows: int | None = None):
     """``table`` in about ``chunk_rows`` pieces: by the key's hash when there is a key (one scan of the
     table per piece, so a key's rows share a piece), else streamed in pieces of ``chunk_rows`` rows by
-    one scan (a staging view has no row ids to split on)."""
-    n = con.execute(f"select count(*) from {table}").fetchall()[0][0]
+    one scan (a staging view has no row ids to split on). ``rows``: the table's row count, if counted."""
+    n = con.execute(f"select count(*) from {table}").fetchall()[0][0] if rows is None else rows
     parts = max(1, -(-n // chunk_rows))
     if parts > 1 and not key:
         reader = con.sql(f"select {select} from {table}").to_arrow_reader(chunk_rows)
@@ -230,7 +230,7 @@ def _suite_results(
     cur = con.cursor()
     try:
         table = spec.get("table", f"staging.{name}")
-        for i, parts, df in _chunks(cur, table, _select_list(spec), spec.get("key"), chunk_rows):
+        for i, parts, df in _chunks(cur, table, _select_list(spec), spec.get("key"), chunk_rows, rows):
             run = RunIdentifier(run_name=run_id + (f"-part{i + 1}of{parts}" if parts > 1 else ""), run_time=run_time)
             for cols, checkpoint in checkpoints:
                 out = checkpoint.run(batch_parameters={"dataframe": df[cols] if cols else df}, run_id=run)
