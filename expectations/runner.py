@@ -14,8 +14,10 @@ GX runs on its pandas path. Its SQL path fails on DuckDB as shipped (GX issues #
 run with two adapters, it cost 110 CPU s on the district warehouse against 69 here (README). Tables are
 handed over in bounded chunks, only the columns a suite reads; with a ``key`` the chunks are split
 by the key's hash, so a key's rows share a chunk and uniqueness holds across the whole table, and
-without one by row-id ranges. Within a chunk, expectations reading the same columns run together on
-a frame of just those columns. Tables are validated ``settings.quality_threads`` at a time (``run_quality``).
+without one streamed in order. A suite with a uniqueness expectation must have its key among that
+expectation's columns, or ``whole = true`` (one chunk, for a table small by construction); ``load_suites``
+refuses it otherwise. Within a chunk, expectations reading the same columns run together on a frame of
+just those columns. Tables are validated ``settings.quality_threads`` at a time (``run_quality``).
 """
 
 from __future__ import annotations
@@ -37,15 +39,27 @@ import pyarrow as pa
 SUITES = Path(__file__).parent
 SEVERITIES = ("critical", "warning")
 COLUMN_ARGS = ("column", "column_A", "column_B", "column_list")
+UNIQUE_TYPES = ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique")
 
 
-def load_suites() -> dict[str, dict]:
+def load_suites(folder: Path = SUITES) -> dict[str, dict]:
+    """The suites in ``folder``, refused with the reason when one could pass a table that breaks it: a
+    uniqueness expectation needs the suite's ``key`` among its columns (or ``whole = true`` for a table
+    bounded by construction), because a table bigger than a chunk is otherwise split into pieces that
+    each hold only part of the rows, and a value repeated across two pieces is never compared."""
     suites = {}
-    for path in sorted(SUITES.glob("*.toml")):
+    for path in sorted(Path(folder).glob("*.toml")):
         spec = tomllib.loads(path.read_text(encoding="utf-8"))
         for e in spec.get("expect", []) + spec.get("reconcile", []):
             if e.get("severity") not in SEVERITIES:
                 raise ValueError(f"{path}: every expectation needs severity critical|warning: {e}")
+        for e in spec.get("expect", []):
+            cols = e.get("column_list") or [e.get("column")]
+            if e["type"] in UNIQUE_TYPES and not spec.get("whole") and spec.get("key") not in cols:
+                raise ValueError(
+                    f"{path}: {e['type']}({', '.join(cols)}) needs key = one of {cols}, so that a value's rows share "
+                    "a chunk (or whole = true for a table small by construction)"
+                )
         suites[path.stem] = spec
     return suites
 
@@ -230,7 +244,8 @@ def _suite_results(
     cur = con.cursor()
     try:
         table = spec.get("table", f"staging.{name}")
-        for i, parts, df in _chunks(cur, table, _select_list(spec), spec.get("key"), chunk_rows, rows):
+        size = max(rows, 1) if spec.get("whole") else chunk_rows
+        for i, parts, df in _chunks(cur, table, _select_list(spec), spec.get("key"), size, rows):
             run = RunIdentifier(run_name=run_id + (f"-part{i + 1}of{parts}" if parts > 1 else ""), run_time=run_time)
             for cols, checkpoint in checkpoints:
                 out = checkpoint.run(batch_parameters={"dataframe": df[cols] if cols else df}, run_id=run)
