@@ -62,7 +62,7 @@ def test_dictionary_spans_two_words(wh):
 
 
 def test_profile_names_each_persons_tags_in_order(wh):
-    got = dict(wh.rows("select household_id, tags from mart.person_profile"))
+    got = dict(wh.rows(f"select household_id, {q.PROFILE_TAGS} from mart.person_profile as profile"))
     assert got["HQ1"] == "T00、T65"
     assert got["HQ2"] == "T65、T69"  # registered as T69;T65
     assert got["HQ3"] == "T00、T01"
@@ -80,7 +80,7 @@ def test_profile_tags_are_each_persons_distinct_tags(demo_run):
     expected = defaultdict(set)
     for key, tag in pairs:
         expected[key].add(tag)
-    got = dict(w.rows("select person_key, tags from mart.person_profile"))
+    got = dict(w.rows(f"select person_key, {q.PROFILE_TAGS} from mart.person_profile as profile"))
     assert got == {k: "、".join(sorted(expected.get(k, ()))) for k in got}
     assert sum(1 for v in got.values() if v) == len(expected)
 

@@ -1,5 +1,7 @@
 -- one row per registry person, masked: name as 张*, ID number as first 6 + last 4, phone as 138****5678; age in completed years on the as-of date, where they live;
 -- tags as 8 words of 63 bits (mart.tag_dictionary says which bit), so a tag filter is a few bitwise tests per row; sorted by grid, household
+-- (the tags' names are read from the bits when a list is shown: cockpit/queries.py PROFILE_TAGS. Naming every
+-- person's tags here, a sorted distinct list per person, took 5.5 of this model's 9.5 s at district scale)
 with persons as (
     select * from staging.stg_registry__persons
 ),
@@ -12,10 +14,7 @@ grids as (
     select grid_code, community from staging.stg_registry__grids
 ),
 
--- a tag held twice (registered, and derived as of the date) is listed once by list_distinct within each
--- person's list; a distinct over the 21.6M person-tag rows first took 12.4 s of this model at district
--- scale, this 5.3 s (numbering the tags and naming them after would be 3.1 s, but a list index is
--- 1-based in DuckDB and 0-based in Spark, and sqlglot shifts only constant ones)
+-- a tag held twice (registered, and derived as of the date) sets its bit twice: bit_or keeps one
 tag_words as (
     select
         tags.person_key,
@@ -27,7 +26,6 @@ tag_words as (
         bit_or(case when dictionary.word = 5 then cast(1 as bigint) << dictionary.bit else cast(0 as bigint) end) as tag_bits_5,
         bit_or(case when dictionary.word = 6 then cast(1 as bigint) << dictionary.bit else cast(0 as bigint) end) as tag_bits_6,
         bit_or(case when dictionary.word = 7 then cast(1 as bigint) << dictionary.bit else cast(0 as bigint) end) as tag_bits_7,
-        array_to_string(list_sort(list_distinct(list(tags.tag))), '、') as tags,
     from mart.person_tags as tags
     join mart.tag_dictionary as dictionary on dictionary.tag = tags.tag
     group by tags.person_key
@@ -50,7 +48,6 @@ masked as (
         grids.community,
         persons.residence_type,
         persons.political_status,
-        coalesce(tag_words.tags, '') as tags,
         coalesce(tag_words.tag_bits_0, 0) as tag_bits_0,
         coalesce(tag_words.tag_bits_1, 0) as tag_bits_1,
         coalesce(tag_words.tag_bits_2, 0) as tag_bits_2,
