@@ -329,7 +329,8 @@ def test_suites_are_validated_two_at_a_time_biggest_table_first(tmp_path, monkey
 
 def test_a_uniqueness_check_needs_the_suites_key_among_its_columns(tmp_path):
     """Without a key a big table is streamed in pieces and each piece is checked alone, so a value repeated
-    in two pieces would pass: such a suite is refused when the suites are read, naming the file and the fix."""
+    in two pieces would pass: such a suite is refused when the suites are read, naming the file and the fix.
+    So is ``mostly``: each piece would pass or fail on its own share of the rows."""
     unique = '[[expect]]\ntype = "expect_compound_columns_to_be_unique"\ncolumn_list = ["a", "b"]\nseverity = "critical"\n'
     cases = {
         "no_key": ('table = "s.t"\n', False),
@@ -337,6 +338,13 @@ def test_a_uniqueness_check_needs_the_suites_key_among_its_columns(tmp_path):
         "key_b": ('table = "s.t"\nkey = "b"\n', True),
         "whole": ('table = "s.t"\nwhole = true\n', True),
     }
+    mostly = tmp_path / "mostly"
+    mostly.mkdir()
+    (mostly / "mostly.toml").write_text(
+        '[[expect]]\ntype = "expect_column_values_to_not_be_null"\ncolumn = "a"\nmostly = 0.9\nseverity = "warning"\n', encoding="utf-8"
+    )
+    with pytest.raises(ValueError, match=r"mostly\.toml: mostly is not supported"):
+        load_suites(mostly)
     for name, (head, ok) in cases.items():
         folder = tmp_path / name
         folder.mkdir()
