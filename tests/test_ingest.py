@@ -525,3 +525,50 @@ def test_stage_figures_are_charged_to_the_stage_that_spent_them(demo_inbox, tmp_
     assert rss["models"] - rss["read_validate_load"] >= 250, rss
     assert rss["quality"] >= rss["models"]  # a peak, never falling
     assert cpu["models"] >= 0.5 and cpu["models"] > cpu["analytics"], cpu
+
+
+def test_staging_keeps_each_keys_newest_version_by_hand():
+    """The staging models of tickets, persons and volunteer records on raw rows written by hand: a key
+    loaded once is kept as it is; of a repeated key, the newest 更新时间 wins (a missing one loses), then
+    the later run, then the file hash, then the row — so which file came first cannot matter."""
+    import duckdb
+
+    from warehouse.build import MODELS, ensure_tables, render
+
+    con = duckdb.connect()
+    ensure_tables(con)  # raw, staging and meta
+
+    def staged(model: str, table: str, columns: str, rows: list[tuple], out: str) -> set[tuple]:
+        marks = ", ".join("?" * len(rows[0]))
+        con.executemany(f"insert into raw.{table} ({columns}) values ({marks})", rows)
+        con.execute(f"create table staging.{model} as {render(MODELS / 'staging' / f'{model}.sql')}")
+        return set(con.execute(f"select {out} from staging.{model}").fetchall())
+
+    t = "2026-01-0{}"
+    tickets = [  # ticket_id, updated_at, file, row, run
+        ("T1", t.format(1), "fB", 1, "r1"), ("T1", t.format(2), "fA", 2, "r1"),  # the later update, whatever the file
+        ("T2", t.format(1), "fA", 3, "r1"),  # once
+        ("T3", t.format(5), "fA", 4, "r1"), ("T3", t.format(5), "fC", 1, "r1"), ("T3", None, "fZ", 9, "r1"),  # a tie: file
+    ]
+    assert staged(
+        "stg_complaints__tickets", "complaints__tickets", "ticket_id, updated_at, _file_hash, _row, _run_id", tickets,
+        "ticket_id, _file_hash, versions",
+    ) == {("T1", "fA", 2), ("T2", "fA", 1), ("T3", "fC", 3)}
+    persons = [  # id_number, updated_at, file, row, run
+        ("P1", t.format(3), "fA", 1, "r1"), ("P1", t.format(3), "fA", 1, "r2"),  # the same update: the later run
+        ("P2", None, "fA", 2, "r1"), ("P2", t.format(1), "fA", 5, "r1"),  # a missing update loses
+        ("P3", None, "fB", 3, "r1"),  # once, even without an update
+    ]
+    assert staged(
+        "stg_registry__persons", "registry__persons", "id_number, updated_at, _file_hash, _row, _run_id", persons,
+        "id_number, _run_id, _row",
+    ) == {("P1", "r2", 1), ("P2", "r1", 5), ("P3", "r1", 3)}
+    records = [  # record_id, file, row, run
+        ("R1", "fZ", 1, "r1"), ("R1", "fA", 1, "r2"),  # the later run, though its file hash is lower
+        ("R2", "fA", 7, "r1"), ("R2", "fB", 2, "r1"), ("R2", "fB", 1, "r1"),  # the file, then the row
+        ("R3", "fA", 3, "r1"),
+    ]
+    assert staged(
+        "stg_volunteers__records", "volunteers__records", "record_id, _file_hash, _row, _run_id", records,
+        "record_id, _file_hash, _row, _run_id",
+    ) == {("R1", "fA", 1, "r2"), ("R2", "fB", 2, "r1"), ("R3", "fA", 3, "r1")}
