@@ -274,8 +274,9 @@ class TagFilter:
         }
 
 
-# a profile row's tags by name, sorted by name (the dictionary numbers the tags in name order), read off its
-# bits for the rows shown: a page of 100 in about 10 ms; naming all 1M when the mart is built took 5.5 s
+# the tags of a mart.person_profile row aliased ``profile``, by name and sorted by name (the dictionary numbers
+# the tags in name order), read off its bits for the rows shown: a page of 100 in about 10 ms; naming all 1M
+# district people's tags when the mart was built took 5.5 s
 PROFILE_TAGS = (
     "coalesce((select string_agg(dictionary.tag, '、' order by dictionary.word, dictionary.bit) "
     "from mart.tag_dictionary as dictionary where ((case dictionary.word "

@@ -46,7 +46,8 @@ def load_suites(folder: Path = SUITES) -> dict[str, dict]:
     """The suites in ``folder``, refused with the reason when one could pass a table that breaks it: a
     uniqueness expectation needs the suite's ``key`` among its columns (or ``whole = true`` for a table
     bounded by construction), because a table bigger than a chunk is otherwise split into pieces that
-    each hold only part of the rows, and a value repeated across two pieces is never compared."""
+    each hold only part of the rows, and a value repeated across two pieces is never compared. ``mostly``
+    is refused for the same reason: each piece would pass or fail on its own share of the rows."""
     suites = {}
     for path in sorted(Path(folder).glob("*.toml")):
         spec = tomllib.loads(path.read_text(encoding="utf-8"))
