@@ -1,7 +1,7 @@
 -- one row per ticket: the version with the latest 更新时间, whatever order the files came in
--- only the keys loaded more than once are ranked, and their older versions left out: ranking every row over the
--- key and row id, then joining the newest back, took 12.1 s for 10.4M district ticket versions (430k of them
--- repeats), this 10.1 s; 5M volunteer records 4.1 → 3.2 s; 1M persons 2.1 → 1.5 s (the same rows)
+-- only the keys loaded more than once are ranked, and their older versions left out: ranking every version over
+-- the key and row id, then joining the newest back, took 12.1 s for 10.4M district ticket versions (430k of them
+-- repeats), this 10.1 s (the same rows). stg_registry__persons and stg_volunteers__records do the same.
 with repeated as (  -- keys loaded more than once
     select ticket_id, count(*) as versions
     from raw.complaints__tickets
