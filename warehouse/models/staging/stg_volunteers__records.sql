@@ -1,7 +1,7 @@
 -- one row per volunteer service record (签到/签退 and points earned)
 -- only the records loaded more than once are ranked, as in stg_complaints__tickets (5M district records: 4.1 → 3.2 s)
 with repeated as (  -- keys loaded more than once
-    select record_id, count(*) as versions
+    select record_id
     from raw.volunteers__records
     group by record_id
     having count(*) > 1
