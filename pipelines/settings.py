@@ -50,8 +50,14 @@ class Settings(BaseSettings):
     ingest_parallel_load_mib: int = Field(
         6144,
         ge=0,
-        description="Files load two at a time while their estimated peak memory together (text × what that kind of file "
+        description="Files load up to ingest_load_threads at a time while their estimated peak memory together (text × what that kind of file "
         "grows to when checked) stays within this many MiB; a heavier file loads alone, and 0 loads one file at a time.",
+    )
+    ingest_load_threads: int = Field(
+        3,
+        ge=1,
+        description="Files loading at once, each on a thread and cursor of its own (within ingest_parallel_load_mib). Reading and "
+        "checking one file keeps about 1.4 of 2 cores busy; two files kept 1.82, three 1.88 (district load 110.8 → 105.0 s).",
     )
     data_docs: bool = Field(True, description="Render Great Expectations Data Docs (HTML) after each run.")
     sla_response_hours_normal: float = Field(

@@ -212,8 +212,9 @@ def test_files_checked_in_slices_one_at_a_time_give_the_same_result(demo_run, de
     assert pairs and any(abs(a - b) >= slice_rows for a, b in pairs), pairs
 
 
-def test_files_load_two_at_a_time_after_what_they_are_checked_against(tmp_path, monkeypatch):
-    """Two ticket files are loaded at the same moment (a barrier both must reach); no file starts before
+def test_files_load_threads_at_a_time_after_what_they_are_checked_against(tmp_path, monkeypatch):
+    """As many ticket files as there are load threads are loaded at the same moment (a barrier they must all
+    reach: three of them with three threads, the two heaviest with two), never more; no file starts before
     the tables it is checked against are loaded (events after devices, everything after the registry);
     of the ready files, the one heading the heaviest chain goes first (devices, which the heavy event file
     waits for, before the heaviest ticket file; then the heavier ticket file first); with a budget smaller
@@ -231,6 +232,7 @@ def test_files_load_two_at_a_time_after_what_they_are_checked_against(tmp_path, 
         ("registry__grids", "registry/grids.csv", "G"),
         ("complaints__tickets", "complaints/a.csv", "1"),
         ("complaints__tickets", "complaints/b.csv", "2" * 50),  # the heaviest ticket file
+        ("complaints__tickets", "complaints/c.csv", "3" * 10),
         ("complaints__tickets", "complaints/d.csv", "1"),  # the same bytes as a.csv
         ("sensors__devices", "sensors/devices.csv", "D"),
         ("sensors__events", "sensors/events.csv", "E" * 200),  # waits for devices: a chain heavier than b.csv
@@ -239,7 +241,7 @@ def test_files_load_two_at_a_time_after_what_they_are_checked_against(tmp_path, 
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"x\n{body}\n", encoding="utf-8")
         files.append((BY_TABLE[table], path))
-    log, inside, most, gate, lock = [], [0], [0], [None], threading.Lock()
+    log, inside, most, gate, lock = [], [0], [0], [None, ()], threading.Lock()
 
     def fake_load(cur, path, entity, refs, mapping, **kw):
         with lock:
@@ -247,8 +249,8 @@ def test_files_load_two_at_a_time_after_what_they_are_checked_against(tmp_path, 
             most[0] = max(most[0], inside[0])
             log.append(("start", path.name))
         try:
-            if gate[0] is not None and path.name in ("a.csv", "b.csv"):
-                gate[0].wait()  # raises BrokenBarrierError unless the two run at once
+            if gate[0] is not None and path.name in gate[1]:
+                gate[0].wait()  # raises BrokenBarrierError unless they run at once
             else:
                 threading.Event().wait(0.05)
             return ingest.FileResult(str(path.relative_to(inbox)), entity.source, entity.name, kw["digest"], "loaded")
@@ -261,24 +263,29 @@ def test_files_load_two_at_a_time_after_what_they_are_checked_against(tmp_path, 
     con = duckdb.connect()
     ensure_tables(con)
     settings = make_settings(tmp_path / "wh")
-    for budget, barrier, expected_most in [(1024, threading.Barrier(2, timeout=10), 2), (0, None, 1)]:
-        settings = settings.model_copy(update={"ingest_parallel_load_mib": budget})
-        most[0], gate[0] = 0, barrier
+    for threads, budget, gated, expected_most in [
+        (3, 1024, ("a.csv", "b.csv", "c.csv"), 3),
+        (2, 1024, ("b.csv", "c.csv"), 2),
+        (3, 0, (), 1),
+    ]:
+        settings = settings.model_copy(update={"ingest_parallel_load_mib": budget, "ingest_load_threads": threads})
+        most[0], gate[:] = 0, [threading.Barrier(len(gated), timeout=10) if gated else None, gated]
         log.clear()
         out = ingest._load_files(con, files, set(), inbox=inbox, run_id="r", settings=settings, keys=None)
         assert most[0] == expected_most
         assert [(fr.file, fr.status) for fr, *_ in out] == [
             ("registry/grids.csv", "loaded"), ("complaints/a.csv", "loaded"), ("complaints/b.csv", "loaded"),
-            ("complaints/d.csv", "skipped"), ("sensors/devices.csv", "loaded"), ("sensors/events.csv", "loaded"),
+            ("complaints/c.csv", "loaded"), ("complaints/d.csv", "skipped"), ("sensors/devices.csv", "loaded"),
+            ("sensors/events.csv", "loaded"),
         ]
         assert log[:2] == [("start", "grids.csv"), ("end", "grids.csv")]  # the registry before anything
         assert log.index(("end", "devices.csv")) < log.index(("start", "events.csv"))
         starts = [name for what, name in log if what == "start"]
-        assert starts.index("b.csv") < starts.index("a.csv")  # the heavier first
+        assert starts.index("b.csv") < starts.index("c.csv") < starts.index("a.csv")  # the heavier first
         assert starts.index("devices.csv") < starts.index("b.csv")  # what the heavy event file waits for before it
     # an unexpected error fails the whole load, and nothing is left loading on the connection when it does
     settings = settings.model_copy(update={"ingest_parallel_load_mib": 1024})
-    gate[0] = None
+    gate[:] = [None, ()]
 
     def broken(cur, path, entity, refs, mapping, **kw):
         if path.name == "b.csv":
