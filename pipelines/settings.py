@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     )
     ingest_memory_limit: str = Field(
         "4GB", description="DuckDB memory_limit of the ingest's models, checks and analytics copy (1GB while files are read); beyond it DuckDB spills "
-        "to a temporary folder inside the new version. The whole district ingest peaks at 6.2–6.8 GiB, while two files load or while the quality suites and the analytics copy run together (SPEC §9 asks ≤ 8 GiB).",
+        "to a temporary folder inside the new version. The whole district ingest peaks at 6.2–6.8 GiB, while the quality suites and the analytics copy run together (loading: 5.2–5.9 GiB; SPEC §9 asks ≤ 8 GiB).",
     )
     ingest_parallel_load_mib: int = Field(
         6144,
