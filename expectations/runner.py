@@ -57,7 +57,7 @@ def load_suites(folder: Path = SUITES) -> dict[str, dict]:
         for e in spec.get("expect", []):
             if "mostly" in e:  # each chunk would pass or fail on its own share, not the table's
                 raise ValueError(f"{path}: mostly is not supported (suites run in chunks; a chunk's share is not the table's): {e}")
-            cols = e.get("column_list") or [e.get("column")]
+            cols = _columns_used({"expect": [e]})
             if e["type"] in UNIQUE_TYPES and not spec.get("whole") and spec.get("key") not in cols:
                 raise ValueError(
                     f"{path}: {e['type']}({', '.join(cols)}) needs key = one of {cols}, so that a value's rows share "
