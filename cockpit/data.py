@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from warehouse.publish import current_paths
+from warehouse.publish import current_paths, open_pair
 
 
 class NotPublished(RuntimeError):
@@ -37,7 +37,7 @@ class Warehouse:
         with self._lock:
             path = paths[1] if self.analytics else paths[0]
             if path != self._path:
-                con = duckdb.connect(str(path), read_only=True)
+                con = duckdb.connect(str(path), read_only=True) if self.analytics else open_pair(*paths)
                 if self._previous is not None:
                     self._previous.close()
                 self._previous, self._con, self._path = self._con, con, path

@@ -29,6 +29,7 @@ from pipelines.schema import ENTITIES, SOURCES, Entity, entity_for
 from pipelines.settings import Settings
 from pipelines.validate import Refs, mark_duplicates, transform
 from warehouse import publish as pub
+from warehouse.analytics import attach as attach_analytics
 from warehouse.analytics import copy_layers, finish_analytics
 from warehouse.appraisal import load_frozen
 from warehouse.build import build_models, ensure_tables, raw_columns, write_params
@@ -415,14 +416,14 @@ def _load_files(
 class _Copier(threading.Thread):
     """``copy_layers`` on a cursor of its own, in a thread; ``join`` re-raises its error."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path):
+    def __init__(self, con: duckdb.DuckDBPyConnection):
         super().__init__(name="analytics-copy", daemon=True)
-        self.cur, self.path, self.error = con.cursor(), path, None
+        self.cur, self.error = con.cursor(), None
         self.start()
 
     def run(self) -> None:
         try:
-            copy_layers(self.cur, self.path)
+            copy_layers(self.cur)
         except BaseException as e:  # noqa: BLE001 — handed to join
             self.error = e
 
@@ -471,6 +472,9 @@ def run_ingest(
                 config={"memory_limit": LOAD_MEMORY_LIMIT, "temp_directory": str(version / "spill")},
             )
             ensure_tables(con)
+            # the models write their analyst-safe tables straight into the analytics file; the full file's
+            # views of them (copied from the live version) resolve as soon as it is attached
+            attach_analytics(con, version / pub.ANALYTICS_FILE)
             con.execute(
                 "insert into meta.runs values (?, ?, ?, null, 'running', ?, null)",
                 [run_id, as_of, started, version.name],
@@ -516,13 +520,14 @@ def run_ingest(
             con.execute(f"set memory_limit = '{settings.ingest_memory_limit}'")
             write_params(con, as_of, settings)
             load_frozen(con, settings.warehouse)
-            result.model_seconds = build_models(con)
+            result.model_seconds = build_models(con, analytics="analytics")
             if progress:
                 progress.update(task2, total=1, completed=1)
             lap("models")
             _fault("after_models")
-            # the analytics copy of staging and marts runs on its own cursor beside the quality suites
-            copier = _Copier(con, version / pub.ANALYTICS_FILE)
+            # what the models did not write into the analytics file is copied there on its own cursor beside
+            # the quality suites
+            copier = _Copier(con)
             try:
                 result.quality = run_quality(con, run_id, settings, progress=progress)
             finally:

@@ -55,3 +55,16 @@ def real_data() -> Path:
 
 def read_manifest(path: Path) -> dict:
     return json.loads(path.read_text())
+
+
+def writable_copy(pair: tuple[Path, Path], folder: Path):
+    """A writable copy of a published (full, analytics) pair: the full file with its analytics file attached as
+    ``analytics``, where the full file's analyst-safe staging and mart views read their rows."""
+    import duckdb
+
+    full, analytics = folder / "w.duckdb", folder / "analytics.duckdb"
+    shutil.copyfile(pair[0], full)
+    shutil.copyfile(pair[1], analytics)
+    con = duckdb.connect(str(full))
+    con.execute(f"attach '{analytics}' as analytics")
+    return con

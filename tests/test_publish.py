@@ -11,7 +11,7 @@ import duckdb
 import pytest
 from conftest import AS_OF
 
-from warehouse.publish import connect_current, current_paths, live_version
+from warehouse.publish import connect_current, current_paths, live_version, open_pair
 
 ROOT = Path(__file__).resolve().parents[1]
 NEW_TICKETS = "工单编号,来源,诉求类型,网格编码,上报时间,更新时间\nN1,12345,噪音扰民,G001,2026-11-19 08:00:00,2026-11-19 09:00:00\nN2,你拍我办,垃圾分类,G002,2026-11-19 10:00:00,2026-11-19 11:00:00\n"
@@ -41,7 +41,7 @@ def env(**extra) -> dict:
 def snapshot(wh: Path):
     """What readers see: the published files and their content."""
     wpath, apath = current_paths(wh)
-    c = duckdb.connect(str(wpath), read_only=True)
+    c = open_pair(wpath, apath)
     counts = c.execute(
         "select (select count(*) from staging.stg_complaints__tickets), (select count(*) from meta.load_runs)"
     ).fetchone()

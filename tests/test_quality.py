@@ -30,18 +30,14 @@ def test_quality_results_name_their_columns(demo_run):
 
 
 def test_reference_checks_catch_an_unknown_value(demo_run, tmp_path):
-    import shutil
 
-    import duckdb
-    from conftest import make_settings
+    from conftest import make_settings, writable_copy
 
     from expectations.runner import run_quality
     from warehouse.publish import current_paths
 
     settings, result, _ = demo_run
-    path = tmp_path / "w.duckdb"
-    shutil.copyfile(current_paths(settings.warehouse)[0], path)
-    con = duckdb.connect(str(path))
+    con = writable_copy(current_paths(settings.warehouse), tmp_path)
     con.execute(
         "update staging.stg_registry__workers set grid_code = 'G999' where worker_id = (select min(worker_id) from staging.stg_registry__workers)"
     )
@@ -56,23 +52,20 @@ def test_reference_checks_catch_an_unknown_value(demo_run, tmp_path):
 
 
 def test_privacy_scan_finds_an_id_number_or_phone_in_a_mart(demo_run, tmp_path):
-    import shutil
 
-    import duckdb
-    from conftest import make_settings
+    from conftest import make_settings, writable_copy
 
     from expectations.runner import run_quality
     from warehouse.publish import current_paths
 
     settings, result, _ = demo_run
-    path = tmp_path / "w.duckdb"
-    shutil.copyfile(current_paths(settings.warehouse)[0], path)
-    con = duckdb.connect(str(path))
+    con = writable_copy(current_paths(settings.warehouse), tmp_path)
     clean = run_quality(con, result.run_id, make_settings(tmp_path / "wh"))
     scans = [q for q in clean if q["suite"] == "mart__privacy"]
     assert len(scans) == 2 and all(q["success"] for q in scans)
-    con.execute("update mart.patrol_sessions set worker_id = '11010519491231002X' where rowid = 0")
-    con.execute("update mart.ticket_facts set category = '+8613812345678' where rowid = 3")
+    # the marts' rows live in the analytics file; the full file's mart relations are views of them
+    con.execute("update analytics.mart.patrol_sessions set worker_id = '11010519491231002X' where rowid = 0")
+    con.execute("update analytics.mart.ticket_facts set category = '+8613812345678' where rowid = 3")
     results = run_quality(con, result.run_id, make_settings(tmp_path / "wh"))
     failed = {q["column"] for q in results if not q["success"]}
     assert {"no ID number in mart", "no mobile phone number in mart"} <= failed
@@ -265,18 +258,14 @@ def test_every_expectation_type_counts_as_by_hand_across_chunks(tmp_path, monkey
 def test_a_run_id_that_reads_as_a_date_does_not_break_quality(demo_run, tmp_path):
     """GX parsed a run name given without a run time as a date: "20261130T091900-3851ad" is 1 AD at
     UTC-38:51, and the checkpoint then raised "offset must be a timedelta …" (1 run in ~1,000 failed)."""
-    import shutil
 
-    import duckdb
-    from conftest import make_settings
+    from conftest import make_settings, writable_copy
 
     from expectations.runner import run_quality
     from warehouse.publish import current_paths
 
     settings, _, _ = demo_run
-    path = tmp_path / "w.duckdb"
-    shutil.copyfile(current_paths(settings.warehouse)[0], path)
-    con = duckdb.connect(str(path))
+    con = writable_copy(current_paths(settings.warehouse), tmp_path)
     results = run_quality(
         con,
         "20261130T091900-3851ad",

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cockpit.sqlworker import Limits, QueryHandle, SqlRefused, check_sql, run_query
-from warehouse.publish import current_paths
+from warehouse.publish import current_paths, open_pair
 
 
 @pytest.fixture(scope="module")
@@ -109,10 +109,11 @@ def test_the_analytics_file_holds_every_published_table_and_the_runs_final_meta(
 
     _, result, _ = demo_run
     full, analytics = files
-    w = duckdb.connect(str(full), read_only=True)
+    w = open_pair(full, analytics)
     a = duckdb.connect(str(analytics), read_only=True)
-    layer_tables = "select schema_name, table_name from duckdb_tables() where schema_name in ('staging', 'mart')"
-    views = "select schema_name, view_name from duckdb_views() where schema_name in ('staging', 'mart')"
+    here = "database_name = current_database() and schema_name in ('staging', 'mart')"
+    layer_tables = f"select schema_name, table_name from duckdb_tables() where {here}"
+    views = f"select schema_name, view_name from duckdb_views() where {here}"
     want = sorted(w.execute(layer_tables).fetchall() + w.execute(views).fetchall())  # a staging view's rows as a table
     assert len(want) > 30 and ("staging", "stg_sensors__events") in want and sorted(a.execute(layer_tables).fetchall()) == want
     for schema, table in want:
@@ -120,6 +121,41 @@ def test_the_analytics_file_holds_every_published_table_and_the_runs_final_meta(
     assert a.execute("select status from meta.runs where run_id = ?", [result.run_id]).fetchall() == [("published",)]
     q = "select count(*), count(*) filter (where success) from meta.quality_results where run_id = ?"
     assert a.execute(q, [result.run_id]).fetchone() == w.execute(q, [result.run_id]).fetchone() == (len(result.quality), len(result.quality))
+    a.close()
+    w.close()
+
+
+def test_the_models_write_analyst_safe_tables_into_the_analytics_file_once(files):
+    """A staging or mart table without a person-identifying column is written by its model into the analytics
+    file, and the full file holds a view of it, not a second copy. Only the person and worker registries
+    (names, ID numbers, phones) stay tables in the full file, and the staging views of raw's rows stay views of
+    raw; the raw ID numbers of tickets, service records and redemptions stay in raw, keyed hashes in staging."""
+    import duckdb
+
+    full, analytics = files
+    w = open_pair(full, analytics)
+    here = "database_name = current_database() and schema_name in ('staging', 'mart')"
+    tables = w.execute(f"select schema_name || '.' || table_name from duckdb_tables() where {here} order by 1").fetchall()
+    assert tables == [("staging.stg_registry__persons",), ("staging.stg_registry__workers",)]
+    views = dict(w.execute(f"select schema_name || '.' || view_name, sql from duckdb_views() where {here}").fetchall())
+    over_raw = {n for n, sql in views.items() if "FROM raw." in sql}
+    assert over_raw == {"staging.stg_sensors__events", "staging.stg_patrols__tracks"}
+    a = duckdb.connect(str(analytics), read_only=True)
+    written = {f"{s}.{t}" for s, t in a.execute("select schema_name, table_name from duckdb_tables() where schema_name <> 'meta'").fetchall()}
+    for name, sql in views.items():
+        if name not in over_raw:
+            assert sql.strip().rstrip(";").endswith(f"FROM analytics.{name}"), (name, sql)
+            assert name in written
+    assert "mart.ticket_facts" in views and "staging.stg_complaints__tickets" in views
+    columns = "select column_name from duckdb_columns() where database_name = current_database() and table_name = ?"
+    for table, raw_id, key in [
+        ("complaints__tickets", "reporter_id_number", "reporter_person_key"),
+        ("volunteers__records", "id_number", "person_key"),
+        ("volunteers__redemptions", "id_number", "person_key"),
+    ]:
+        staged = {r[0] for r in w.execute(columns, [f"stg_{table}"]).fetchall()}
+        assert key in staged and raw_id not in staged
+        assert raw_id in {r[0] for r in w.execute(columns, [table]).fetchall()}  # raw keeps what was loaded
     a.close()
     w.close()
 

@@ -1,7 +1,9 @@
 """The analytics file: what analysts' SQL may read — no raw ID number, phone or name anywhere (SPEC §5, §8).
 
 It is a separate DuckDB file, so that a query that reads the file's bytes finds nothing more
-than the tables below. Persons appear by ``person_key`` (a keyed hash) only.
+than the tables below. Persons appear by ``person_key`` (a keyed hash) only. The models write their
+analyst-safe tables into it themselves (``warehouse.build.in_analytics``); ``copy_layers`` copies what
+they did not.
 """
 
 from __future__ import annotations
@@ -40,22 +42,33 @@ def _copy(con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str, str | Non
             con.execute(f"comment on table analytics.{schema}.{table} is '{comment.replace(chr(39), chr(39) * 2)}'")
 
 
-def copy_layers(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Attach ``path`` as ``analytics`` and copy every staging and mart table or view, minus person-identifying
-    columns. It only reads those layers, so it may run on its own cursor while the quality suites
-    read them (the suites are GX in Python threads, the copy is DuckDB's: together 88 s against 104 s one
-    after the other on the district warehouse when the suites ran one table at a time; 72 s now, with
-    two). ``finish_analytics`` then adds the meta tables."""
+def attach(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Attach the version's analytics file as ``analytics``, with the schemas it holds."""
     con.execute(f"attach '{path}' as analytics")
     for schema in (*COPIED_SCHEMAS, "meta"):
         con.execute(f"create schema if not exists analytics.{schema}")
+
+
+def copy_layers(con: duckdb.DuckDBPyConnection) -> None:
+    """Copy into the attached analytics file every staging and mart table or view the models did not write
+    there themselves (``warehouse.build.in_analytics``): the person and worker registries minus their
+    person-identifying columns, and the staging views that pass raw's rows through (sensor events, GPS
+    points), whose rows become tables here. It only reads those layers, so it may run on its own cursor
+    while the quality suites read them (the suites are GX in Python threads, the copy is DuckDB's).
+    ``finish_analytics`` then adds the meta tables."""
     tables = con.execute(  # a staging view's rows become a table here
         "select schema_name, table_name, comment from duckdb_tables() "
         f"where database_name = current_database() and schema_name in {COPIED_SCHEMAS} "
         "union all select schema_name, view_name, comment from duckdb_views() "
         f"where database_name = current_database() and schema_name in {COPIED_SCHEMAS} order by all"
     ).fetchall()
-    _copy(con, tables)
+    written = {
+        (s, t)
+        for s, t in con.execute(
+            "select schema_name, table_name from duckdb_tables() where database_name = 'analytics'"
+        ).fetchall()
+    }
+    _copy(con, [(s, t, c) for s, t, c in tables if (s, t) not in written])
 
 
 def finish_analytics(con: duckdb.DuckDBPyConnection) -> None:

@@ -2,8 +2,9 @@
 
 Layout of a warehouse folder::
 
-    versions/<version>/warehouse.duckdb   the full warehouse (raw, staging, meta)
-    versions/<version>/analytics.duckdb   marts and masked views only (no ID number, phone or name)
+    versions/<version>/warehouse.duckdb   the full warehouse (raw, staging, meta); its analyst-safe staging
+                                          and mart relations are views over the analytics file's tables
+    versions/<version>/analytics.duckdb   staging, marts and meta only (no ID number, phone or name)
     live -> versions/<version>            the one atomic switch
     current.duckdb   -> live/warehouse.duckdb
     analytics.duckdb -> live/analytics.duckdb
@@ -51,14 +52,29 @@ def current_paths(root: Path) -> tuple[Path, Path] | None:
     return (v / WAREHOUSE_FILE, v / ANALYTICS_FILE) if v else None
 
 
+def open_pair(warehouse: Path, analytics: Path) -> duckdb.DuckDBPyConnection:
+    """The full file read-only, with its version's analytics file attached read-only as ``analytics``:
+    the full file's analyst-safe staging and mart relations are views over the analytics file's tables
+    (``warehouse.build.build_models``), so they resolve only with it beside them."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        # DuckDB shares one database per path within a process: a second connection finds it attached
+        con.execute(f"attach if not exists '{analytics}' as analytics (read_only)")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
 def connect_current(root: Path, analytics: bool = False) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the published file (opened by its versioned name, never the link)."""
+    """A read-only connection to the published file (opened by its versioned name, never the link); the full
+    file comes with its analytics file attached (``open_pair``)."""
     paths = current_paths(Path(root))
     if paths is None:
         raise FileNotFoundError(
             f"{root}: nothing published yet — run `cockpit ingest` or `cockpit demo` first"
         )
-    return duckdb.connect(str(paths[1] if analytics else paths[0]), read_only=True)
+    return duckdb.connect(str(paths[1]), read_only=True) if analytics else open_pair(*paths)
 
 
 @contextmanager

@@ -1,4 +1,6 @@
 -- one row per ticket: the version with the latest 更新时间, whatever order the files came in
+-- the raw ID number (reporter_id_number) stays in raw; staging keeps its keyed hash (reporter_person_key) only, so it holds no
+-- person-identifying column and is built straight into the analytics file (warehouse/build.py)
 -- only the keys loaded more than once are ranked, and their older versions left out: ranking every version over
 -- the key and row id, then joining the newest back, took 12.1 s for 10.4M district ticket versions (430k of them
 -- repeats), this 10.1 s (the same rows). stg_registry__persons and stg_volunteers__records do the same.
@@ -24,7 +26,7 @@ superseded as (  -- every version of those keys but the newest
     where version_rank > 1
 )
 
-select source.*, coalesce(repeated.versions, 1) as versions
+select source.* exclude (reporter_id_number), coalesce(repeated.versions, 1) as versions
 from raw.complaints__tickets as source
 left join repeated on repeated.ticket_id = source.ticket_id
 where source.rowid not in (select source_row from superseded)

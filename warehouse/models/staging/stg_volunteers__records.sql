@@ -1,4 +1,6 @@
 -- one row per volunteer service record (签到/签退 and points earned)
+-- the raw ID number (id_number) stays in raw; staging keeps its keyed hash (person_key) only, so it holds no
+-- person-identifying column and is built straight into the analytics file (warehouse/build.py)
 -- only the records loaded more than once are ranked, as in stg_complaints__tickets (5M district records: 4.1 → 3.2 s)
 with repeated as (  -- keys loaded more than once
     select record_id
@@ -22,6 +24,6 @@ superseded as (  -- every version of those keys but the newest
     where version_rank > 1
 )
 
-select source.*
+select source.* exclude (id_number)
 from raw.volunteers__records as source
 where source.rowid not in (select source_row from superseded)

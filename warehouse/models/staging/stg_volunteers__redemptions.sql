@@ -1,4 +1,6 @@
 -- one row per points redemption
+-- the raw ID number (id_number) stays in raw; staging keeps its keyed hash (person_key) only, so it holds no
+-- person-identifying column and is built straight into the analytics file (warehouse/build.py)
 with source as (
     select * from raw.volunteers__redemptions
 ),
@@ -12,4 +14,4 @@ ranked as (
     from source
 )
 
-select * exclude (version_rank) from ranked where version_rank = 1
+select * exclude (version_rank, id_number) from ranked where version_rank = 1
