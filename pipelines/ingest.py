@@ -32,7 +32,7 @@ from warehouse import publish as pub
 from warehouse.analytics import attach as attach_analytics
 from warehouse.analytics import copy_layers, finish_analytics
 from warehouse.appraisal import load_frozen
-from warehouse.build import build_models, ensure_tables, raw_columns, write_params
+from warehouse.build import build_models, ensure_tables, raw_columns, raw_table, write_params
 
 LOAD_MEMORY_LIMIT = "1GB"  # DuckDB's share while files are read (it only appends then)
 TRANSFORM_SLICE_ROWS = 1_000_000  # rows typed and checked at a time; bounds the ingest's memory on big files
@@ -230,6 +230,7 @@ def load_file(
     # rows are picked slice by slice rather than copied whole: a 708 MB event file peaked at 5.2 GiB, now ≈ 3
     del original
     rows_in = typed.height
+    target = raw_table(con, entity)
     for start in range(0, rows_in, TRANSFORM_SLICE_ROWS):
         piece = typed.slice(start, TRANSFORM_SLICE_ROWS)
         if bad.height:
@@ -239,7 +240,7 @@ def load_file(
         # the file's hash and the run id are constants of the insert, not text copied into every Arrow row
         # (4M sensor events: 1.17 → 1.06 s)
         con.execute(
-            f"insert into raw.{entity.table} by name select *, $hash as _file_hash, $run as _run_id from loaded_rows",
+            f"insert into {target} by name select *, $hash as _file_hash, $run as _run_id from loaded_rows",
             {"hash": digest, "run": run_id},
         )
         con.unregister("loaded_rows")
@@ -471,10 +472,11 @@ def run_ingest(
                 # then, and ingest_memory_limit from the models on
                 config={"memory_limit": LOAD_MEMORY_LIMIT, "temp_directory": str(version / "spill")},
             )
-            ensure_tables(con)
-            # the models write their analyst-safe tables straight into the analytics file; the full file's
-            # views of them (copied from the live version) resolve as soon as it is attached
+            # the models write their analyst-safe tables straight into the analytics file, and the raw rows
+            # that staging passes through as they are load there; the full file's views of them (copied from
+            # the live version with the analytics file) resolve as soon as it is attached
             attach_analytics(con, version / pub.ANALYTICS_FILE)
+            ensure_tables(con, analytics="analytics")
             con.execute(
                 "insert into meta.runs values (?, ?, ?, null, 'running', ?, null)",
                 [run_id, as_of, started, version.name],

@@ -10,13 +10,15 @@ def test_every_table_and_column_of_the_analytics_file_has_a_comment(demo_run):
     settings, _, _ = demo_run
     with connect_current(settings.warehouse, analytics=True) as con:
         tables = con.execute(
-            "select schema_name, table_name, comment from duckdb_tables() where database_name = current_database()"
+            "select schema_name, table_name, comment from duckdb_tables() where database_name = current_database() "
+            "union all select schema_name, view_name, comment from duckdb_views() where database_name = current_database()"
         ).fetchall()
         cols = con.execute(
             "select schema_name, table_name, column_name, comment from duckdb_columns() "
             "where database_name = current_database()"
         ).fetchall()
-    assert {s for s, _, _ in tables} == {"staging", "mart", "meta"}
+    assert {s for s, _, _ in tables} == {"raw", "staging", "mart", "meta"}  # raw: the sensor events and GPS points
+    assert ("staging", "stg_sensors__events") in {(s, t) for s, t, _ in tables}
     assert [f"{s}.{t}" for s, t, c in tables if not c] == []
     assert len(cols) > 300
     assert [f"{s}.{t}.{c}" for s, t, c, x in cols if not x] == []

@@ -93,7 +93,7 @@ def test_a_query_reads_the_analytics_file_only(files):
     assert r.outcome == "ok"
     assert r.table().rows() == [("analytics", str(analytics))]
     schemas = run_query(analytics, "select distinct schema_name from duckdb_tables()").table()["schema_name"].to_list()
-    assert sorted(schemas) == ["mart", "meta", "staging"]
+    assert sorted(schemas) == ["mart", "meta", "raw", "staging"]  # raw: the sensor events and GPS points
     names = run_query(
         analytics,
         "select table_name, column_name from duckdb_columns() where database_name = current_database() "
@@ -115,7 +115,8 @@ def test_the_analytics_file_holds_every_published_table_and_the_runs_final_meta(
     layer_tables = f"select schema_name, table_name from duckdb_tables() where {here}"
     views = f"select schema_name, view_name from duckdb_views() where {here}"
     want = sorted(w.execute(layer_tables).fetchall() + w.execute(views).fetchall())  # a staging view's rows as a table
-    assert len(want) > 30 and ("staging", "stg_sensors__events") in want and sorted(a.execute(layer_tables).fetchall()) == want
+    assert len(want) > 30 and ("staging", "stg_sensors__events") in want
+    assert sorted(a.execute(layer_tables).fetchall() + a.execute(views).fetchall()) == want
     for schema, table in want:
         assert a.execute(f"select count(*) from {schema}.{table}").fetchone() == w.execute(f"select count(*) from {schema}.{table}").fetchone()
     assert a.execute("select status from meta.runs where run_id = ?", [result.run_id]).fetchall() == [("published",)]
@@ -128,8 +129,9 @@ def test_the_analytics_file_holds_every_published_table_and_the_runs_final_meta(
 def test_the_models_write_analyst_safe_tables_into_the_analytics_file_once(files):
     """A staging or mart table without a person-identifying column is written by its model into the analytics
     file, and the full file holds a view of it, not a second copy. Only the person and worker registries
-    (names, ID numbers, phones) stay tables in the full file, and the staging views of raw's rows stay views of
-    raw; the raw ID numbers of tickets, service records and redemptions stay in raw, keyed hashes in staging."""
+    (names, ID numbers, phones) stay tables in the full file. The raw sensor events and GPS points, which
+    staging passes through as they are, are loaded into the analytics file, with a staging view there over
+    them. The raw ID numbers of tickets, service records and redemptions stay in raw, keyed hashes in staging."""
     import duckdb
 
     full, analytics = files
@@ -138,15 +140,23 @@ def test_the_models_write_analyst_safe_tables_into_the_analytics_file_once(files
     tables = w.execute(f"select schema_name || '.' || table_name from duckdb_tables() where {here} order by 1").fetchall()
     assert tables == [("staging.stg_registry__persons",), ("staging.stg_registry__workers",)]
     views = dict(w.execute(f"select schema_name || '.' || view_name, sql from duckdb_views() where {here}").fetchall())
-    over_raw = {n for n, sql in views.items() if "FROM raw." in sql}
-    assert over_raw == {"staging.stg_sensors__events", "staging.stg_patrols__tracks"}
-    a = duckdb.connect(str(analytics), read_only=True)
-    written = {f"{s}.{t}" for s, t in a.execute("select schema_name, table_name from duckdb_tables() where schema_name <> 'meta'").fetchall()}
-    for name, sql in views.items():
-        if name not in over_raw:
-            assert sql.strip().rstrip(";").endswith(f"FROM analytics.{name}"), (name, sql)
-            assert name in written
     assert "mart.ticket_facts" in views and "staging.stg_complaints__tickets" in views
+    for name, sql in views.items():
+        assert sql.strip().rstrip(";").endswith(f"FROM analytics.{name}"), (name, sql)
+    raw_views = "select view_name from duckdb_views() where database_name = current_database() and schema_name = 'raw'"
+    assert sorted(r[0] for r in w.execute(raw_views).fetchall()) == ["patrols__tracks", "sensors__events"]
+    a = duckdb.connect(str(analytics), read_only=True)
+    kinds = dict(
+        a.execute(
+            "select schema_name || '.' || table_name, 'table' from duckdb_tables() where schema_name <> 'meta' "
+            "union all select schema_name || '.' || view_name, 'view' from duckdb_views() where not internal"
+        ).fetchall()
+    )
+    assert {n for n, k in kinds.items() if k == "view"} == {"staging.stg_sensors__events", "staging.stg_patrols__tracks"}
+    assert {"raw.sensors__events", "raw.patrols__tracks"} <= kinds.keys()
+    assert set(views) <= kinds.keys()
+    count = "select count(*) from staging.stg_sensors__events"
+    assert a.execute(count).fetchone() == w.execute(count).fetchone() != (0,)
     columns = "select column_name from duckdb_columns() where database_name = current_database() and table_name = ?"
     for table, raw_id, key in [
         ("complaints__tickets", "reporter_id_number", "reporter_person_key"),
@@ -158,6 +168,32 @@ def test_the_models_write_analyst_safe_tables_into_the_analytics_file_once(files
         assert raw_id in {r[0] for r in w.execute(columns, [table]).fetchall()}  # raw keeps what was loaded
     a.close()
     w.close()
+
+
+def test_ensure_tables_moves_raw_rows_of_the_older_layout_into_the_analytics_file(tmp_path):
+    """A full file from before the analytics file held raw rows keeps its sensor events in its own table:
+    the next run moves them there, and leaves a view of the same name, so no loaded row is lost."""
+    import duckdb
+
+    from pipelines.schema import ENTITIES
+    from warehouse.analytics import attach
+    from warehouse.build import ensure_tables, raw_table
+
+    events = next(e for e in ENTITIES if e.table == "sensors__events")
+    tickets = next(e for e in ENTITIES if e.table == "complaints__tickets")
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_tables(con)  # the older layout: every raw table in the full file
+    con.execute("insert into raw.sensors__events (device_id, _row) values ('D1', 1), ('D2', 2)")
+    assert raw_table(con, events) == "raw.sensors__events"
+    attach(con, tmp_path / "analytics.duckdb")
+    ensure_tables(con, analytics="analytics")
+    assert raw_table(con, events) == "analytics.raw.sensors__events"
+    assert raw_table(con, tickets) == "raw.complaints__tickets"
+    assert con.execute("select device_id from analytics.raw.sensors__events order by _row").fetchall() == [("D1",), ("D2",)]
+    assert con.execute("select count(*) from raw.sensors__events").fetchone() == (2,)
+    ensure_tables(con, analytics="analytics")  # again: nothing moved twice
+    assert con.execute("select count(*) from raw.sensors__events").fetchone() == (2,)
+    con.close()
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.schema import PII_COLUMNS
+from warehouse.build import analytics_views
 from warehouse.catalog import apply_comments
 
 COPIED_SCHEMAS = ("staging", "mart")
@@ -37,7 +38,7 @@ def safe_columns(table: str, columns: list[str]) -> list[str]:
 def _copy(con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str, str | None]]) -> None:
     for schema, table, comment in tables:
         cols = ", ".join(f'"{c}"' for c in safe_columns(table, _columns(con, schema, table)))
-        con.execute(f"create table analytics.{schema}.{table} as select {cols} from {schema}.{table}")
+        con.execute(f"create or replace table analytics.{schema}.{table} as select {cols} from {schema}.{table}")
         if comment:
             con.execute(f"comment on table analytics.{schema}.{table} is '{comment.replace(chr(39), chr(39) * 2)}'")
 
@@ -51,23 +52,17 @@ def attach(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 
 def copy_layers(con: duckdb.DuckDBPyConnection) -> None:
     """Copy into the attached analytics file every staging and mart table or view the models did not write
-    there themselves (``warehouse.build.in_analytics``): the person and worker registries minus their
-    person-identifying columns, and the staging views that pass raw's rows through (sensor events, GPS
-    points), whose rows become tables here. It only reads those layers, so it may run on its own cursor
-    while the quality suites read them (the suites are GX in Python threads, the copy is DuckDB's).
+    there themselves (``warehouse.build.in_analytics``): the person and worker registries, minus their
+    person-identifying columns. It only reads those layers, so it may run on its own cursor while the
+    quality suites read them (the suites are GX in Python threads, the copy is DuckDB's).
     ``finish_analytics`` then adds the meta tables."""
-    tables = con.execute(  # a staging view's rows become a table here
+    tables = con.execute(
         "select schema_name, table_name, comment from duckdb_tables() "
         f"where database_name = current_database() and schema_name in {COPIED_SCHEMAS} "
         "union all select schema_name, view_name, comment from duckdb_views() "
         f"where database_name = current_database() and schema_name in {COPIED_SCHEMAS} order by all"
     ).fetchall()
-    written = {
-        (s, t)
-        for s, t in con.execute(
-            "select schema_name, table_name from duckdb_tables() where database_name = 'analytics'"
-        ).fetchall()
-    }
+    written = analytics_views(con)
     _copy(con, [(s, t, c) for s, t, c in tables if (s, t) not in written])
 
 
@@ -76,7 +71,7 @@ def finish_analytics(con: duckdb.DuckDBPyConnection) -> None:
     the column comments, a checkpoint; detaches the file."""
     try:
         _copy(con, [("meta", t, None) for t in META_TABLES])
-        missing = apply_comments(con, "analytics")
+        missing = apply_comments(con, "analytics", ("raw", *COPIED_SCHEMAS, "meta"))
         if missing:
             raise ValueError(f"columns without a comment in warehouse/catalog.toml: {missing}")
         con.execute("checkpoint analytics")

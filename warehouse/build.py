@@ -70,11 +70,60 @@ def raw_columns(entity: Entity) -> list[tuple[str, str]]:
     return cols + [("_file_hash", "VARCHAR"), ("_row", "BIGINT"), ("_run_id", "VARCHAR")]
 
 
-def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+def raw_in_analytics(entity: Entity) -> bool:
+    """Whether an entity's raw rows are kept in the analytics file: its staging model passes raw's rows
+    through as a view (``-- materialized: view``) and it has no person-identifying column. The analytics
+    file would otherwise get those rows as a copy: the 32.9M district sensor events cost 17 CPU s to
+    write a second time."""
+    return materialized(MODELS / "staging" / f"stg_{entity.table}.sql") == "view" and not PII_COLUMNS.get(entity.table)
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection, analytics: str | None = None) -> None:
+    """The raw and meta tables. With ``analytics`` (the attached analytics file's name), an entity
+    ``raw_in_analytics`` has its table there and a view of it here; rows a full file of the older layout
+    holds in its own table are moved there first."""
     con.execute(META_DDL)
     for e in ENTITIES:
         cols = ", ".join(f'"{n}" {t}' for n, t in raw_columns(e))
-        con.execute(f"create table if not exists raw.{e.table} ({cols})")
+        if not (analytics and raw_in_analytics(e)):
+            con.execute(f"create table if not exists raw.{e.table} ({cols})")
+            continue
+        con.execute(f"create schema if not exists {analytics}.raw")
+        con.execute(f"create table if not exists {analytics}.raw.{e.table} ({cols})")
+        if _kind(con, "raw", e.table) == "table":
+            con.execute(f"insert into {analytics}.raw.{e.table} select * from raw.{e.table}")
+            con.execute(f"drop table raw.{e.table}")
+        con.execute(f"create or replace view raw.{e.table} as select * from {analytics}.raw.{e.table}")
+
+
+def raw_table(con: duckdb.DuckDBPyConnection, entity: Entity) -> str:
+    """Where an entity's loaded rows are inserted: ``raw.<table>``, or the analytics file's table that a
+    view of that name reads (``ensure_tables``)."""
+    return f"analytics.raw.{entity.table}" if _kind(con, "raw", entity.table) == "view" else f"raw.{entity.table}"
+
+
+def _kind(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> str | None:
+    """``table``, ``view`` or None: what ``schema.name`` is in the connection's own file."""
+    row = con.execute(
+        "select 'table' from duckdb_tables() where database_name = current_database() and schema_name = $s "
+        "and table_name = $n union all select 'view' from duckdb_views() where database_name = current_database() "
+        "and schema_name = $s and view_name = $n",
+        {"s": schema, "n": name},
+    ).fetchall()
+    return row[0][0] if row else None
+
+
+def analytics_views(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
+    """The staging and mart views of the full file that read the same-named relation of the analytics file
+    (``build_models``): their rows are there already."""
+    return {
+        (s, v)
+        for s, v, sql in con.execute(
+            "select schema_name, view_name, sql from duckdb_views() where database_name = current_database() "
+            "and schema_name in ('staging', 'mart')"
+        ).fetchall()
+        if sql.strip().rstrip(";").endswith(f"FROM analytics.{s}.{v}")
+    }
 
 
 def sql_string(text: str) -> str:
@@ -182,8 +231,12 @@ def materialized(path: Path) -> str:
 def in_analytics(con: duckdb.DuckDBPyConnection, layer: str, name: str, kind: str, sql: str) -> bool:
     """Whether a model is built straight into the attached analytics file (SPEC §5, §8): a staging or mart
     table none of whose columns identifies a person (``PII_COLUMNS``: a staging model of persons or workers
-    stays in the full file, and ``analytics.copy_layers`` copies it without those columns). Its columns
-    are found by binding the query, which reads no rows."""
+    stays in the full file, and ``analytics.copy_layers`` copies it without those columns), or a staging
+    view of raw rows kept there (``raw_in_analytics``). Columns are found by binding the query, which reads
+    no rows."""
+    if layer == "staging" and kind == "view":  # raw's rows passed through: a view there over its own raw table
+        entity = next((e for e in ENTITIES if e.table == name.removeprefix("stg_")), None)
+        return entity is not None and raw_in_analytics(entity)
     if layer not in ("staging", "mart") or kind != "table":
         return False
     columns = {r[0] for r in con.execute(f"describe select * from (\n{sql}\n)").fetchall()}
@@ -220,9 +273,9 @@ def build_models(
             ).fetchall()[0][0]
             if found:  # the previous version's copy holds this name as the other kind: replace cannot change that
                 con.execute(f"drop {other} {name}")
-            if target:
-                con.execute(f"create or replace table {target} as {sql}")
-                con.execute(f"comment on table {target} is {sql_string(grain(path))}")
+            if target:  # a view's SQL names raw.<table>, which in the analytics file is its own raw table
+                con.execute(f"create or replace {kind} {target} as {sql}")
+                con.execute(f"comment on {kind} {target} is {sql_string(grain(path))}")
                 con.execute(f"create or replace view {name} as select * from {target}")
             else:
                 con.execute(f"create or replace {kind} {name} as {sql}")

@@ -23,7 +23,10 @@ def _catalog() -> dict:
 
 @lru_cache
 def _contract() -> dict[str, dict[str, str]]:
-    return {f"staging.stg_{e.table}": {c.name: c.zh for c in e.columns} for e in ENTITIES}
+    # a raw table in the analytics file (warehouse.build.raw_in_analytics) has its staging view's columns
+    return {
+        name: {c.name: c.zh for c in e.columns} for e in ENTITIES for name in (f"staging.stg_{e.table}", f"raw.{e.table}")
+    }
 
 
 def column_comment(table: str, column: str) -> str | None:
@@ -50,13 +53,15 @@ def table_comment(table: str) -> str | None:
     return _catalog().get("tables", {}).get(table)
 
 
-def apply_comments(con: duckdb.DuckDBPyConnection, database: str | None = None) -> list[str]:
+def apply_comments(
+    con: duckdb.DuckDBPyConnection, database: str | None = None, schemas: tuple[str, ...] = ("staging", "mart", "meta")
+) -> list[str]:
     """Comment every column that has a catalog entry; return ``table.column`` names left without one."""
     db = database or con.execute("select current_database()").fetchall()[0][0]
     cols = con.execute(
         "select schema_name, table_name, column_name from duckdb_columns() "
-        "where database_name = ? and schema_name in ('staging', 'mart', 'meta') order by all",
-        [db],
+        "where database_name = ? and list_contains(?, schema_name) order by all",
+        [db, list(schemas)],
     ).fetchall()
     missing = []
     for schema, table in sorted({(s, t) for s, t, _ in cols}):

@@ -89,13 +89,14 @@ def writer_lock(root: Path):
 
 
 def new_version(root: Path) -> Path:
-    """A fresh version folder holding a copy of the live warehouse (or nothing, on the first run)."""
+    """A fresh version folder holding a copy of the live pair (or nothing, on the first run)."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     folder = root / "versions" / f"{stamp}-{uuid.uuid4().hex[:8]}"
     folder.mkdir(parents=True)
     live = live_version(root)
-    if live is not None:
+    if live is not None:  # the analytics file holds raw rows too (warehouse.build.raw_in_analytics)
         shutil.copyfile(live / WAREHOUSE_FILE, folder / WAREHOUSE_FILE)
+        shutil.copyfile(live / ANALYTICS_FILE, folder / ANALYTICS_FILE)
     return folder
 
 
