@@ -44,7 +44,9 @@ with browser:
     st.markdown("##### 数据表")
     cols = aw.frame(
         "select t.schema_name || '.' || t.table_name as tbl, t.comment as table_comment, c.column_name, c.data_type, c.comment "
-        "from duckdb_tables() t join duckdb_columns() c on c.table_oid = t.table_oid "
+        "from (select database_name, schema_name, table_name, comment, table_oid from duckdb_tables() "
+        "      union all select database_name, schema_name, view_name, comment, view_oid from duckdb_views() where not internal) t "
+        "join duckdb_columns() c on c.table_oid = t.table_oid "  # a view's columns carry its oid (the raw sensor events' staging view)
         "where t.database_name = current_database() order by t.schema_name, t.table_name, c.column_index"
     )
     search = st.text_input("查找表或列", key="schema_search", placeholder="例如 满意率、grid_code")

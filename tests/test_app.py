@@ -233,6 +233,8 @@ def test_sql_page_runs_audits_and_keeps_history(env):
     at = app_as(user_for("analyst", env))
     at.run()
     at.switch_page(PAGES["sql"][0]).run()
+    listed = [o.split(" — ")[0] for o in at.selectbox(key="schema_table").options]  # views too: raw rows passed through
+    assert {"mart.ticket_facts", "staging.stg_sensors__events", "raw.sensors__events"} <= set(listed), listed
     at.session_state["sql_text"] = "select grid_code, count(*) as n from mart.ticket_facts group by grid_code order by grid_code"
     at.button(key="sql_run").click().run()
     assert not at.exception
