@@ -30,7 +30,6 @@ def test_quality_results_name_their_columns(demo_run):
 
 
 def test_reference_checks_catch_an_unknown_value(demo_run, tmp_path):
-
     from conftest import make_settings, writable_copy
 
     from expectations.runner import run_quality
@@ -52,7 +51,6 @@ def test_reference_checks_catch_an_unknown_value(demo_run, tmp_path):
 
 
 def test_privacy_scan_finds_an_id_number_or_phone_in_a_mart(demo_run, tmp_path):
-
     from conftest import make_settings, writable_copy
 
     from expectations.runner import run_quality
@@ -258,7 +256,6 @@ def test_every_expectation_type_counts_as_by_hand_across_chunks(tmp_path, monkey
 def test_a_run_id_that_reads_as_a_date_does_not_break_quality(demo_run, tmp_path):
     """GX parsed a run name given without a run time as a date: "20261130T091900-3851ad" is 1 AD at
     UTC-38:51, and the checkpoint then raised "offset must be a timedelta …" (1 run in ~1,000 failed)."""
-
     from conftest import make_settings, writable_copy
 
     from expectations.runner import run_quality

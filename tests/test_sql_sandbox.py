@@ -177,7 +177,7 @@ def test_ensure_tables_moves_raw_rows_of_the_older_layout_into_the_analytics_fil
 
     from pipelines.schema import ENTITIES
     from warehouse.analytics import attach
-    from warehouse.build import ensure_tables, raw_table
+    from warehouse.build import build_models, ensure_tables, raw_table
 
     events = next(e for e in ENTITIES if e.table == "sensors__events")
     tickets = next(e for e in ENTITIES if e.table == "complaints__tickets")
@@ -193,7 +193,22 @@ def test_ensure_tables_moves_raw_rows_of_the_older_layout_into_the_analytics_fil
     assert con.execute("select count(*) from raw.sensors__events").fetchone() == (2,)
     ensure_tables(con, analytics="analytics")  # again: nothing moved twice
     assert con.execute("select count(*) from raw.sensors__events").fetchone() == (2,)
+    # the older layout's analytics file held the staging views' rows as tables, and the full file its staging
+    # tables: the models replace both kinds
+    con.execute("create schema if not exists staging; create schema if not exists analytics.staging")
+    con.execute("create table analytics.staging.stg_sensors__events as select 1 as stale")
+    con.execute("create table staging.stg_complaints__tickets as select 1 as stale")
+    build_models(con, layers=("staging",), analytics="analytics")
+    kinds = "select database_name || '.' || view_name from duckdb_views() where view_name in ('stg_sensors__events', 'stg_complaints__tickets') order by 1"
+    assert con.execute(kinds).fetchall() == [
+        ("analytics.stg_sensors__events",), ("w.stg_complaints__tickets",), ("w.stg_sensors__events",)
+    ]
+    assert con.execute("select count(*) from staging.stg_sensors__events").fetchone() == (2,)
+    assert con.execute("select count(*) from analytics.staging.stg_sensors__events").fetchone() == (2,)
     con.close()
+    alone = duckdb.connect(str(tmp_path / "analytics.duckdb"), read_only=True)  # as the SQL page opens it
+    assert alone.execute("select device_id from staging.stg_sensors__events order by _row").fetchall() == [("D1",), ("D2",)]
+    alone.close()
 
 
 @pytest.mark.parametrize(

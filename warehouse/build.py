@@ -218,14 +218,26 @@ def ordered(layer: str) -> list[Path]:
 def materialized(path: Path) -> str:
     """``view`` for a model marked ``-- materialized: view`` (a staging or intermediate step cheap to
     recompute that would otherwise be written out in full: the 32.9M sensor events copied from raw as
-    they are), else ``table``. Marts stay tables: pages read them, some in their stored order. The
-    analytics file gets a staging view's rows as a table."""
+    they are), else ``table``. Marts stay tables: pages read them, some in their stored order. A staging
+    view's raw rows are loaded into the analytics file, with the view there too (``raw_in_analytics``)."""
     text = path.read_text(encoding="utf-8")
     if not re.search(r"^-- materialized: view\s*$", text, re.M):
         return "table"
     if path.parent.name not in ("staging", "intermediate"):
         raise ValueError(f"{path}: only staging and intermediate models may be views")
     return "view"
+
+
+def _drop_other_kind(con: duckdb.DuckDBPyConnection, database: str | None, schema: str, name: str, kind: str) -> None:
+    """Drop ``schema.name`` in ``database`` (None: the connection's own file) if it is not a ``kind``."""
+    other = "table" if kind == "view" else "view"
+    where = "database_name = current_database()" if database is None else "database_name = ?"
+    found = con.execute(
+        f"select count(*) from duckdb_{other}s() where {where} and schema_name = ? and {other}_name = ?",
+        [*([database] if database else []), schema, name],
+    ).fetchall()[0][0]
+    if found:
+        con.execute(f"drop {other} {database + '.' if database else ''}{schema}.{name}")
 
 
 def in_analytics(con: duckdb.DuckDBPyConnection, layer: str, name: str, kind: str, sql: str) -> bool:
@@ -265,15 +277,13 @@ def build_models(
             sql = render(path)
             target = f"{analytics}.{name}" if analytics and in_analytics(con, layer, path.stem, kind, sql) else None
             here = "view" if target else kind
-            other = "table" if here == "view" else "view"
-            found = con.execute(
-                f"select count(*) from duckdb_{other}s() where database_name = current_database() "
-                f"and schema_name = ? and {other}_name = ?",
-                [layer, path.stem],
-            ).fetchall()[0][0]
-            if found:  # the previous version's copy holds this name as the other kind: replace cannot change that
-                con.execute(f"drop {other} {name}")
-            if target:  # a view's SQL names raw.<table>, which in the analytics file is its own raw table
+            # the previous version's copy may hold a name as the other kind (in the full file, or, from before
+            # the models wrote it, a copied staging view's rows as a table in the analytics file): replace
+            # cannot change a kind
+            _drop_other_kind(con, None, layer, path.stem, here)
+            if target:
+                _drop_other_kind(con, analytics, layer, path.stem, kind)
+                # a view's SQL names raw.<table>: read in the analytics file alone, that is its own raw table
                 con.execute(f"create or replace {kind} {target} as {sql}")
                 con.execute(f"comment on {kind} {target} is {sql_string(grain(path))}")
                 con.execute(f"create or replace view {name} as select * from {target}")
