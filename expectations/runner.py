@@ -270,7 +270,7 @@ def run_quality(
     thread on a GX context of its own: GX's pandas work is mostly NumPy and Arrow, which let go of Python's
     lock, so two threads validate two tables at once (the staging tickets' and person_tags' suites:
     13.7 s one after the other, 8.3 s side by side). The reconciliations' counts come first, the scans
-    (DuckDB on both cores) last, once the analytics copy running beside the suites is done."""
+    (DuckDB on both cores) last, once the registries' copy into the analytics file beside the suites is done."""
     gx, ctx = _context(Path(settings.warehouse))  # Data Docs go to <warehouse>/gx/uncommitted/data_docs/
     from great_expectations.core.run_identifier import RunIdentifier
 

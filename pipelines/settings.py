@@ -44,8 +44,8 @@ class Settings(BaseSettings):
         "(GX's pandas work is mostly NumPy and Arrow, which release Python's lock); 1 validates one table at a time.",
     )
     ingest_memory_limit: str = Field(
-        "4GB", description="DuckDB memory_limit of the ingest's models, checks and analytics copy (1GB while files are read); beyond it DuckDB spills "
-        "to a temporary folder inside the new version. The whole district ingest peaks at 6.2–6.8 GiB, while the quality suites and the analytics copy run together (loading: 5.2–5.9 GiB; SPEC §9 asks ≤ 8 GiB).",
+        "4GB", description="DuckDB memory_limit of the ingest's models, checks and the registries' copy into the analytics file (1GB while files are read); beyond it DuckDB spills "
+        "to a temporary folder inside the new version. The whole district ingest peaks at 5.5–5.6 GiB, while two tables' quality suites run (loading: 5.2–5.3 GiB; SPEC §9 asks ≤ 8 GiB).",
     )
     ingest_parallel_load_mib: int = Field(
         6144,

@@ -126,7 +126,7 @@ def test_every_expectation_type_counts_as_by_hand_across_chunks(tmp_path, monkey
     hash, against counts worked out by hand: the chunks' counts add up, and a repeated key is caught
     although the table is split. The regular expression is a search: "a66" matches "^a[0-9]". Results
     are matched to expectations by position, whatever order GX lists them in ("reversed"). A suite with a
-    scan runs last (DuckDB on both cores once the analytics copy beside the suites is done), though its
+    scan runs last (DuckDB on both cores once the registries' copy into the analytics file beside the suites is done), though its
     results are stored in the suites' order."""
     import duckdb
     from conftest import make_settings
