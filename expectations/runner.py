@@ -82,7 +82,9 @@ def _context(root: Path):
     # district run's quality step went to YAML. The suites are data here (expectations/*.toml), results
     # go to meta.quality_results, and Data Docs are still written to disk, for this run's results.
     ctx = gx.get_context(mode="ephemeral")
-    docs = root / "gx" / "uncommitted" / "data_docs" / "local_site"
+    # absolute: GX refuses a relative base directory when the site is built (the default warehouse,
+    # warehouse_data, is relative to where the CLI runs)
+    docs = (root / "gx" / "uncommitted" / "data_docs" / "local_site").resolve()
     docs.mkdir(parents=True, exist_ok=True)
     ctx.update_data_docs_site(  # the in-memory context's default site, moved to the warehouse folder
         "local_site",

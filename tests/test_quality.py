@@ -364,3 +364,25 @@ def test_a_repeat_in_two_pieces_is_caught_keyed_or_whole(tmp_path):
         suites = {"tags": {"table": "s.tags", "expect": [check]} | extra}
         (got,) = run_quality(con, "r-" + next(iter(extra), "streamed"), settings, suites=suites)
         assert (got["unexpected_count"], got["success"], got["element_count"]) == (caught, caught == 0, 6), extra
+
+
+def test_data_docs_are_built_for_a_relative_warehouse_path(tmp_path, monkeypatch):
+    """The default warehouse, ``warehouse_data``, is relative to where the CLI runs (./demo.sh): GX refused
+    to build the Data Docs site under a relative folder, and the demo's ingest failed after its suites."""
+    from pathlib import Path
+
+    import duckdb
+    from conftest import make_settings
+
+    from expectations.runner import run_quality
+    from warehouse.build import ensure_tables
+
+    monkeypatch.chdir(tmp_path)
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_tables(con)
+    con.execute("create schema s; create table s.t as select * from (values ('a'), ('b')) v(k)")
+    suites = {"t": {"table": "s.t", "key": "k", "expect": [{"type": "expect_column_values_to_be_unique", "column": "k", "severity": "critical"}]}}
+    settings = make_settings(Path("wh")).model_copy(update={"data_docs": True})
+    (got,) = run_quality(con, "r-relative", settings, suites=suites)
+    assert got["success"] is True
+    assert (tmp_path / "wh" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").exists()
