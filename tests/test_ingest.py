@@ -580,3 +580,21 @@ def test_staging_keeps_each_keys_newest_version_by_hand():
         "stg_volunteers__records", "volunteers__records", "record_id, _file_hash, _row, _run_id", records,
         "record_id, _file_hash, _row, _run_id",
     ) == {("R1", "fA", 1, "r2"), ("R2", "fB", 2, "r1"), ("R3", "fA", 3, "r1")}
+
+
+def test_cli_demo_with_the_default_relative_warehouse_publishes(tmp_path, monkeypatch):
+    """What ./demo.sh runs, in its own folder with the default relative warehouse (warehouse_data): the demo's
+    ingest publishes, Data Docs included. A relative Data Docs folder failed the run after its suites."""
+    from pipelines.settings import get_settings
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COCKPIT_WAREHOUSE", raising=False)
+    monkeypatch.setenv("COCKPIT_PERSON_KEY_SECRET", "demo-test")
+    get_settings.cache_clear()
+    try:
+        r = runner.invoke(app, ["demo", "--scale", "tiny", "--inbox", "inbox", "--as-of", "2026-11-20"])
+    finally:
+        get_settings.cache_clear()
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "warehouse_data" / "current.duckdb").exists()
+    assert (tmp_path / "warehouse_data" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").exists()
