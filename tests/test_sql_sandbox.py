@@ -146,6 +146,8 @@ def test_the_models_write_analyst_safe_tables_into_the_analytics_file_once(files
     raw_views = "select view_name from duckdb_views() where database_name = current_database() and schema_name = 'raw'"
     assert sorted(r[0] for r in w.execute(raw_views).fetchall()) == ["patrols__tracks", "sensors__events"]
     a = duckdb.connect(str(analytics), read_only=True)
+    schemas = "select schema_name from duckdb_schemas() where database_name = current_database() and not internal"
+    assert sorted(r[0] for r in a.execute(schemas).fetchall()) == ["mart", "meta", "raw", "staging"]  # no empty intermediate
     kinds = dict(
         a.execute(
             "select schema_name || '.' || table_name, 'table' from duckdb_tables() where schema_name <> 'meta' "

@@ -102,13 +102,13 @@ def raw_table(con: duckdb.DuckDBPyConnection, entity: Entity) -> str:
     return f"analytics.raw.{entity.table}" if _kind(con, "raw", entity.table) == "view" else f"raw.{entity.table}"
 
 
-def _kind(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> str | None:
-    """``table``, ``view`` or None: what ``schema.name`` is in the connection's own file."""
+def _kind(con: duckdb.DuckDBPyConnection, schema: str, name: str, database: str | None = None) -> str | None:
+    """``table``, ``view`` or None: what ``schema.name`` is in ``database`` (None: the connection's own file)."""
     row = con.execute(
-        "select 'table' from duckdb_tables() where database_name = current_database() and schema_name = $s "
-        "and table_name = $n union all select 'view' from duckdb_views() where database_name = current_database() "
-        "and schema_name = $s and view_name = $n",
-        {"s": schema, "n": name},
+        "select 'table' from duckdb_tables() where database_name = coalesce($d, current_database()) "
+        "and schema_name = $s and table_name = $n union all select 'view' from duckdb_views() "
+        "where database_name = coalesce($d, current_database()) and schema_name = $s and view_name = $n",
+        {"d": database, "s": schema, "n": name},
     ).fetchall()
     return row[0][0] if row else None
 
@@ -230,14 +230,9 @@ def materialized(path: Path) -> str:
 
 def _drop_other_kind(con: duckdb.DuckDBPyConnection, database: str | None, schema: str, name: str, kind: str) -> None:
     """Drop ``schema.name`` in ``database`` (None: the connection's own file) if it is not a ``kind``."""
-    other = "table" if kind == "view" else "view"
-    where = "database_name = current_database()" if database is None else "database_name = ?"
-    found = con.execute(
-        f"select count(*) from duckdb_{other}s() where {where} and schema_name = ? and {other}_name = ?",
-        [*([database] if database else []), schema, name],
-    ).fetchall()[0][0]
-    if found:
-        con.execute(f"drop {other} {database + '.' if database else ''}{schema}.{name}")
+    found = _kind(con, schema, name, database)
+    if found not in (None, kind):
+        con.execute(f"drop {found} {database + '.' if database else ''}{schema}.{name}")
 
 
 def in_analytics(con: duckdb.DuckDBPyConnection, layer: str, name: str, kind: str, sql: str) -> bool:
@@ -268,8 +263,6 @@ def build_models(
     built: dict[str, float] = {}
     for layer in layers:
         con.execute(f"create schema if not exists {layer}")
-        if analytics:
-            con.execute(f"create schema if not exists {analytics}.{layer}")
         for path in ordered(layer):
             name = f"{layer}.{path.stem}"
             kind = materialized(path)
@@ -281,7 +274,8 @@ def build_models(
             # the models wrote it, a copied staging view's rows as a table in the analytics file): replace
             # cannot change a kind
             _drop_other_kind(con, None, layer, path.stem, here)
-            if target:
+            if target:  # the analytics file gets the schemas it holds tables of (no empty intermediate)
+                con.execute(f"create schema if not exists {analytics}.{layer}")
                 _drop_other_kind(con, analytics, layer, path.stem, kind)
                 # a view's SQL names raw.<table>: read in the analytics file alone, that is its own raw table
                 con.execute(f"create or replace {kind} {target} as {sql}")
