@@ -246,3 +246,28 @@ def test_jsonl_fast_path_equals_line_by_line(tmp_path, monkeypatch, piece):
     assert fast(b'{"a": "x", "a": null}\n') is None  # a repeated key: the careful path keeps the first real value
     assert fast(b"[1, 2]\n") is None
     assert fast(b"") is None
+
+
+@pytest.mark.parametrize(
+    "text, rows, values",
+    [
+        ("a,b\n1,2\n3,4\n", [2, 3], [("1", "2"), ("3", "4")]),  # the fast path
+        ("a,b\n1,2\n,\n3,4\n", [2, 3, 4], [("1", "2"), (None, None), ("3", "4")]),  # empty fields are a record
+        ("a,b\n1,2\n\n3,4\n", [2, 4], [("1", "2"), ("3", "4")]),  # a blank line is none, and numbers shift
+        ("a,b\n1,2\n\n\n3,4\n", [2, 5], [("1", "2"), ("3", "4")]),
+        ("a,b\n1,2\n3,4\n\n", [2, 3], [("1", "2"), ("3", "4")]),  # blank lines at the end
+        ("a,b\n\n1,2\n", [3], [("1", "2")]),
+        ("a,b\r\n1,2\r\n\r\n3,4\r\n", [2, 4], [("1", "2"), ("3", "4")]),  # CRLF, with a blank line
+        ("a,b\r\n1,2\r\n3,4\r\n", [2, 3], [("1", "2"), ("3", "4")]),
+    ],
+)
+def test_csv_records_keep_their_line_numbers_whichever_path_reads_them(tmp_path, text, rows, values):
+    """The fast CSV path searches for a blank line only when the parse gives a row of nulls (a blank line
+    does, and so does a row of empty fields), and for CRLF blank lines only when the file has a CR: every
+    case must come out as the careful path reads it."""
+    for name, data in (("t.csv", text.encode()), ("t.csv.gz", gzip.compress(text.encode()))):
+        path = tmp_path / name
+        path.write_bytes(data)
+        df = read_any(path, BY_TABLE["complaints__tickets"])
+        assert df["__row"].to_list() == rows, (name, text)
+        assert [tuple(r) for r in df.select("a", "b").rows()] == values, (name, text)
