@@ -245,6 +245,16 @@ def delta_count(now, before) -> str | None:
     return f"{int(now) - int(before):+,}"
 
 
+def date_axis(fig: go.Figure, by: str = "month") -> go.Figure:
+    """A date x axis labelled the Chinese way: by month 2026-09, one tick a month; by day 09-06 (Plotly's
+    default is English: "Aug 23 2026, Sep 6 …", every two weeks for monthly data)."""
+    if by == "month":
+        fig.update_xaxes(tickformat="%Y-%m", dtick="M1")
+    else:
+        fig.update_xaxes(tickformat="%m-%d")
+    return fig
+
+
 def style(fig: go.Figure, height: int = 340) -> go.Figure:
     fig.update_layout(
         template="plotly_dark",
@@ -267,6 +277,17 @@ def zh(df: pl.DataFrame) -> pl.DataFrame:
     return df.rename({c: COLUMN_LABELS.get(c, c) for c in df.columns})
 
 
+def display_config(df: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
+    """A table's numbers as shown (exports keep the values): a ``*_rate`` fraction as a percentage with one
+    decimal, as the KPI cards show it (0.925 → 92.5%), ``*_hours`` with one decimal. Returns the frame to
+    show (rates × 100) and its column config, keyed by the Chinese header."""
+    rates = [c for c, t in df.schema.items() if t.is_float() and c.endswith("_rate")]
+    hours = [c for c, t in df.schema.items() if t.is_float() and c.endswith("_hours")]
+    config = {COLUMN_LABELS.get(c, c): st.column_config.NumberColumn(format="%.1f%%") for c in rates}
+    config |= {COLUMN_LABELS.get(c, c): st.column_config.NumberColumn(format="%.1f") for c in hours}
+    return df.with_columns(pl.col(rates) * 100), config
+
+
 def excel_bytes(df: pl.DataFrame, sheet: str = "数据") -> bytes:
     buf = io.BytesIO()
     df.write_excel(buf, worksheet=sheet[:31], autofit=True)
@@ -285,8 +306,8 @@ def table(
 ) -> None:
     """A table with Chinese headers and CSV / Excel export. Person-level tables are audited when
     shown (once per filter per session) and on every export."""
-    shown = zh(df)
-    st.dataframe(shown, hide_index=True, height=height or "auto")
+    shown, config = display_config(df)
+    st.dataframe(zh(shown), hide_index=True, height=height or "auto", column_config=config)
     f = {**(filter or {}), "scope": scope_dict()}
     if person_level:
         key = "audited:" + hashlib.sha1(json.dumps([name, f], default=str, ensure_ascii=False).encode()).hexdigest()

@@ -50,7 +50,7 @@ trend = q.area_month_kpis(w, s)
 with left:
     if trend.height:
         fig = px.bar(trend.to_pandas(), x="month", y="tickets", title="诉求量（按月）", labels={"month": "月份", "tickets": "诉求量"})
-        st.plotly_chart(ui.style(fig))
+        st.plotly_chart(ui.style(ui.date_axis(fig)))
 with right:
     if trend.height:
         long = trend.select("month", "timely_response_rate", "on_time_closure_rate", "satisfaction_rate").unpivot(
@@ -59,7 +59,7 @@ with right:
         fig = px.line(long.to_pandas(), x="month", y="值", color="指标", markers=True, title="三率趋势",
                       labels={"month": "月份"})
         fig.update_yaxes(tickformat=".0%", range=[0, 1.02])
-        st.plotly_chart(ui.style(fig))
+        st.plotly_chart(ui.style(ui.date_axis(fig)))
 
 st.subheader("数据新鲜度与质量")
 fresh = q.freshness(w)

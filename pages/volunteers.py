@@ -27,7 +27,7 @@ if months.height:
     ).unpivot(index="month", variable_name="类型", value_name="积分")
     fig = px.bar(long.to_pandas(), x="month", y="积分", color="类型", barmode="group", title="积分获得与兑换（按月）",
                  labels={"month": "月份"})
-    st.plotly_chart(ui.style(fig))
+    st.plotly_chart(ui.style(ui.date_axis(fig)))
 
 left, right = st.columns(2)
 with left:

@@ -3,11 +3,13 @@ masking, refusal, audit, idle expiry, and a new publish picked up without a rest
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import time
 from pathlib import Path
 
+import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -308,3 +310,65 @@ def test_quality_page_shows_a_file_without_warnings_as_blank_not_none(env):
     warnings = files[0]["警告"].tolist()
     assert None not in warnings and "None" not in warnings and "" in warnings, warnings
     assert any(w for w in warnings)  # the demo's files that carry a warning still show it
+
+
+def test_rates_show_as_percentages_and_exports_keep_the_fractions(env):
+    """诉求's grid × month table: each *_rate column is shown as a percentage with one decimal (92.5%, as the KPI
+    cards show it), the hours with one decimal; the exports keep the fractions."""
+    at = app_as(user_for("leader", env))
+    at.run()
+    at.switch_page(PAGES["complaints"][0]).run()
+    assert not at.exception, at.exception
+    table = next(d for d in at.dataframe if "响应率" in d.value.columns)
+    config = json.loads(table.proto.columns)
+    for label in ("响应率", "及时响应率", "办结率", "按时办结率", "满意率", "重复诉求率"):
+        assert config[label]["type_config"]["format"] == "%.1f%%", label
+    assert config["响应时长中位数(h)"]["type_config"]["format"] == "%.1f"
+    assert "诉求量" not in config  # counts as they are
+    shown = table.value
+    assert shown["响应率"].max() > 1  # percentages on screen
+
+
+def test_display_config_by_hand():
+    """0.925 is shown as 92.5 with a % format, hours keep their value, counts and text are left alone; the
+    frame given (what the exports write) is not changed."""
+    df = pl.DataFrame({"grid_code": ["G1"], "tickets": [4], "response_rate": [0.925], "median_response_hours": [7.48]})
+    from cockpit import ui
+
+    shown, config = ui.display_config(df)
+    assert shown.row(0) == ("G1", 4, pytest.approx(92.5), 7.48)
+    assert df["response_rate"].to_list() == [0.925]
+    assert set(config) == {"响应率", "响应时长中位数(h)"}
+
+
+@pytest.mark.parametrize(
+    "page, axes",
+    [("overview", ["%Y-%m", "%Y-%m"]), ("volunteers", ["%Y-%m"]), ("sensors", ["%m-%d"])],
+)
+def test_date_axes_are_labelled_the_chinese_way(env, page, axes):
+    """The monthly charts say 2026-09, one tick a month, and the daily one 09-06 — not Plotly's English
+    "Sep 6 2026" every two weeks."""
+    at = app_as(user_for("leader", env))
+    at.run()
+    at.switch_page(PAGES[page][0]).run()
+    assert not at.exception, at.exception
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    dated = [s["layout"]["xaxis"] for s in specs if s["layout"].get("xaxis", {}).get("tickformat")]
+    assert [x["tickformat"] for x in dated] == axes
+    assert all(x.get("dtick") == "M1" for x in dated if x["tickformat"] == "%Y-%m")
+
+
+def test_sensor_cards_hold_one_figure_each(env):
+    """物联感知's cards: effective and false alarms are two cards, each the street's sum over the device
+    mart (a leader's default scope), not one "a / b" value that a narrow card cuts off."""
+    at = app_as(user_for("leader", env))
+    at.run()
+    at.switch_page(PAGES["sensors"][0]).run()
+    assert not at.exception, at.exception
+    cards = {m.label: m.value for m in at.metric}
+    assert list(cards) == ["设备", "在线", "近30天告警", "其中有效", "其中误报", "近30天故障"]
+    assert all("/" not in v for v in cards.values())
+    with connect_current(env["warehouse"]) as con:
+        effective, false = con.execute("select sum(effective_30d), sum(false_alarms_30d) from mart.device_status").fetchall()[0]
+    assert effective > 0 and false > 0
+    assert (cards["其中有效"], cards["其中误报"]) == (f"{effective:,}", f"{false:,}")
