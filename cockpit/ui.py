@@ -277,14 +277,18 @@ def zh(df: pl.DataFrame) -> pl.DataFrame:
     return df.rename({c: COLUMN_LABELS.get(c, c) for c in df.columns})
 
 
-def display_config(df: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
-    """A table's numbers as shown (exports keep the values): a ``*_rate`` fraction as a percentage with one
-    decimal, as the KPI cards show it (0.925 → 92.5%), ``*_hours`` with one decimal. Returns the frame to
-    show (rates × 100) and its column config, keyed by the Chinese header."""
-    rates = [c for c, t in df.schema.items() if t.is_float() and c.endswith("_rate")]
-    hours = [c for c, t in df.schema.items() if t.is_float() and c.endswith("_hours")]
+def display_config(
+    df: pl.DataFrame, rates: list[str] | None = None, one_decimal: list[str] | None = None
+) -> tuple[pl.DataFrame, dict]:
+    """A table's numbers as shown (exports keep the values): a rate as a percentage with one decimal, as the
+    KPI cards show it (0.925 → 92.5%), and hours (or km) with one decimal. By default the rates are the
+    float ``*_rate`` columns and the one-decimal ones the float ``*_hours``. Returns the frame to show
+    (rates × 100) and its column config, keyed by the Chinese header."""
+    floats = [c for c, t in df.schema.items() if t.is_float()]
+    rates = [c for c in floats if c.endswith("_rate")] if rates is None else rates
+    one_decimal = [c for c in floats if c.endswith("_hours")] if one_decimal is None else one_decimal
     config = {COLUMN_LABELS.get(c, c): st.column_config.NumberColumn(format="%.1f%%") for c in rates}
-    config |= {COLUMN_LABELS.get(c, c): st.column_config.NumberColumn(format="%.1f") for c in hours}
+    config |= {COLUMN_LABELS.get(c, c): st.column_config.NumberColumn(format="%.1f") for c in one_decimal}
     return df.with_columns(pl.col(rates) * 100), config
 
 

@@ -64,8 +64,13 @@ st.caption(SCORE_FORMULA)
 v1, v2 = st.tabs(["排名表", "得分构成"], key="ranking_view", on_change="rerun")
 if v1.open:
     with v1:
-        view = ranking_frame(dataclasses.replace(qd, rows=rows))
-        st.dataframe(view, hide_index=True, height=380)
+        view = ranking_frame(dataclasses.replace(qd, rows=rows))  # the Excel export's values; shown in % and to 0.1
+        view, config = ui.display_config(
+            view,
+            rates=[i.label for i in APPRAISAL_INDICATORS if i.unit == "rate"],
+            one_decimal=[i.label for i in APPRAISAL_INDICATORS if i.unit in ("hours", "km")],
+        )
+        st.dataframe(view, hide_index=True, height=380, column_config=config)
 if v2.open:
     with v2:
         weights = qd.weights or {}

@@ -372,3 +372,26 @@ def test_sensor_cards_hold_one_figure_each(env):
         effective, false = con.execute("select sum(effective_30d), sum(false_alarms_30d) from mart.device_status").fetchall()[0]
     assert effective > 0 and false > 0
     assert (cards["其中有效"], cards["其中误报"]) == (f"{effective:,}", f"{false:,}")
+
+
+def test_appraisal_ranking_shows_rates_in_percent_and_exports_the_values(env):
+    """网格考核's ranking: 按时办结率 and 满意率 in percent, hours and km to 0.1; each shown rate is 100 × the
+    value the appraisal Excel and ``ranking_frame`` carry."""
+    from warehouse.appraisal import load_quarter, ranking_frame
+
+    at = app_as(user_for("reviewer", env))
+    at.run()
+    at.switch_page(PAGES["appraisal"][0]).run()
+    assert not at.exception, at.exception
+    table = next(d for d in at.dataframe if "按时办结率" in d.value.columns)
+    config = json.loads(table.proto.columns)
+    assert {k: v["type_config"]["format"] for k, v in config.items() if "type_config" in v} == {
+        "按时办结率": "%.1f%%", "满意率": "%.1f%%", "响应时长中位数": "%.1f", "巡查里程": "%.1f", "巡查时长": "%.1f"
+    }
+    quarter = at.selectbox[0].value
+    values = ranking_frame(load_quarter(env["warehouse"], quarter)).to_pandas().set_index("人员编号")
+    shown = table.value.set_index("人员编号")
+    assert len(shown) > 0
+    for worker, row in shown.iterrows():
+        assert row["按时办结率"] == pytest.approx(values.loc[worker, "按时办结率"] * 100, nan_ok=True)
+        assert row["巡查里程"] == pytest.approx(values.loc[worker, "巡查里程"], nan_ok=True)
