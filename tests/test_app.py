@@ -312,19 +312,28 @@ def test_quality_page_shows_a_file_without_warnings_as_blank_not_none(env):
     assert any(w for w in warnings)  # the demo's files that carry a warning still show it
 
 
+def page_as(env, role: str, key: str) -> AppTest:
+    """The app run as ``role`` with page ``key`` open, checked to have raised nothing."""
+    at = app_as(user_for(role, env))
+    at.run()
+    at.switch_page(PAGES[key][0]).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def table_formats(at: AppTest, column: str):
+    """The first table showing ``column``, and the number format its column config gives each header."""
+    table = next(d for d in at.dataframe if column in d.value.columns)
+    config = json.loads(table.proto.columns)
+    return table, {k: v["type_config"]["format"] for k, v in config.items() if "format" in v.get("type_config", {})}
+
+
 def test_rates_show_as_percentages_and_exports_keep_the_fractions(env):
     """诉求's grid × month table: each *_rate column is shown as a percentage with one decimal (92.5%, as the KPI
     cards show it), the hours with one decimal; the exports keep the fractions."""
-    at = app_as(user_for("leader", env))
-    at.run()
-    at.switch_page(PAGES["complaints"][0]).run()
-    assert not at.exception, at.exception
-    table = next(d for d in at.dataframe if "响应率" in d.value.columns)
-    config = json.loads(table.proto.columns)
-    for label in ("响应率", "及时响应率", "办结率", "按时办结率", "满意率", "重复诉求率"):
-        assert config[label]["type_config"]["format"] == "%.1f%%", label
-    assert config["响应时长中位数(h)"]["type_config"]["format"] == "%.1f"
-    assert "诉求量" not in config  # counts as they are
+    table, formats = table_formats(page_as(env, "leader", "complaints"), "响应率")
+    rates = ("响应率", "及时响应率", "办结率", "按时办结率", "满意率", "重复诉求率")
+    assert formats == {**dict.fromkeys(rates, "%.1f%%"), "响应时长中位数(h)": "%.1f", "办结时长P90(h)": "%.1f"}  # counts as they are
     shown = table.value
     assert shown["响应率"].max() > 1  # percentages on screen
 
@@ -348,10 +357,7 @@ def test_display_config_by_hand():
 def test_date_axes_are_labelled_the_chinese_way(env, page, axes):
     """The monthly charts say 2026-09, one tick a month, and the daily one 09-06 — not Plotly's English
     "Sep 6 2026" every two weeks."""
-    at = app_as(user_for("leader", env))
-    at.run()
-    at.switch_page(PAGES[page][0]).run()
-    assert not at.exception, at.exception
+    at = page_as(env, "leader", page)
     specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     dated = [s["layout"]["xaxis"] for s in specs if s["layout"].get("xaxis", {}).get("tickformat")]
     assert [x["tickformat"] for x in dated] == axes
@@ -361,11 +367,7 @@ def test_date_axes_are_labelled_the_chinese_way(env, page, axes):
 def test_sensor_cards_hold_one_figure_each(env):
     """物联感知's cards: effective and false alarms are two cards, each the street's sum over the device
     mart (a leader's default scope), not one "a / b" value that a narrow card cuts off."""
-    at = app_as(user_for("leader", env))
-    at.run()
-    at.switch_page(PAGES["sensors"][0]).run()
-    assert not at.exception, at.exception
-    cards = {m.label: m.value for m in at.metric}
+    cards = {m.label: m.value for m in page_as(env, "leader", "sensors").metric}
     assert list(cards) == ["设备", "在线", "近30天告警", "其中有效", "其中误报", "近30天故障"]
     assert all("/" not in v for v in cards.values())
     with connect_current(env["warehouse"]) as con:
@@ -379,15 +381,9 @@ def test_appraisal_ranking_shows_rates_in_percent_and_exports_the_values(env):
     value the appraisal Excel and ``ranking_frame`` carry."""
     from warehouse.appraisal import load_quarter, ranking_frame
 
-    at = app_as(user_for("reviewer", env))
-    at.run()
-    at.switch_page(PAGES["appraisal"][0]).run()
-    assert not at.exception, at.exception
-    table = next(d for d in at.dataframe if "按时办结率" in d.value.columns)
-    config = json.loads(table.proto.columns)
-    assert {k: v["type_config"]["format"] for k, v in config.items() if "type_config" in v} == {
-        "按时办结率": "%.1f%%", "满意率": "%.1f%%", "响应时长中位数": "%.1f", "巡查里程": "%.1f", "巡查时长": "%.1f"
-    }
+    at = page_as(env, "reviewer", "appraisal")
+    table, formats = table_formats(at, "按时办结率")
+    assert formats == {"按时办结率": "%.1f%%", "满意率": "%.1f%%", "响应时长中位数": "%.1f", "巡查里程": "%.1f", "巡查时长": "%.1f"}
     quarter = at.selectbox[0].value
     values = ranking_frame(load_quarter(env["warehouse"], quarter)).to_pandas().set_index("人员编号")
     shown = table.value.set_index("人员编号")
