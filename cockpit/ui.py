@@ -233,10 +233,16 @@ def fmt_rate(v) -> str:
     return "—" if v is None else f"{v * 100:.1f}%"
 
 
-def delta_rate(now, before) -> str | None:
+def rate_delta(now, before) -> dict:
+    """``st.metric`` arguments for a rate's change against the previous period, in percentage points to
+    0.1: a change that rounds to nothing reads 持平 without arrow or colour (it showed "-0.0 个百分点" in
+    red for −0.04 points)."""
     if now is None or before is None:
-        return None
-    return f"{(now - before) * 100:+.1f} 个百分点"
+        return {"delta": None}
+    points = round((now - before) * 100, 1)
+    if points == 0:
+        return {"delta": "持平", "delta_color": "off", "delta_arrow": "off"}
+    return {"delta": f"{points:+.1f} 个百分点"}
 
 
 def delta_count(now, before) -> str | None:
@@ -282,14 +288,15 @@ def display_config(
 ) -> tuple[pl.DataFrame, dict]:
     """A table's numbers as shown (exports keep the values): a rate as a percentage with one decimal, as the
     KPI cards show it (0.925 → 92.5%), and hours (or km) with one decimal. By default the rates are the
-    float ``*_rate`` columns and the one-decimal ones the float ``*_hours``. Returns the frame to show
-    (rates × 100) and its column config, keyed by the Chinese header."""
+    float ``*_rate`` columns and the one-decimal ones the float ``*_hours``; missing text shows blank. Returns
+    the frame to show (rates × 100) and its column config, keyed by the Chinese header."""
     floats = [c for c, t in df.schema.items() if t.is_float()]
     rates = [c for c in floats if c.endswith("_rate")] if rates is None else rates
     one_decimal = [c for c in floats if c.endswith("_hours")] if one_decimal is None else one_decimal
     config = {COLUMN_LABELS.get(c, c): st.column_config.NumberColumn(format="%.1f%%") for c in rates}
     config |= {COLUMN_LABELS.get(c, c): st.column_config.NumberColumn(format="%.1f") for c in one_decimal}
-    return df.with_columns(pl.col(rates) * 100), config
+    # an empty text cell is blank, not Streamlit's "None" (志愿之星's grid of a volunteer from outside)
+    return df.with_columns(pl.col(rates) * 100, pl.col(pl.String).fill_null("")), config
 
 
 def excel_bytes(df: pl.DataFrame, sheet: str = "数据") -> bytes:

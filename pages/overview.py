@@ -34,7 +34,7 @@ c = st.columns(5)
 c[0].metric("诉求量", ui.fmt_int(k["tickets"]), ui.delta_count(k["tickets"], kp["tickets"]), delta_color="off",
             help=BY_KEY["tickets"].formula)
 for col, key in zip(c[1:], ["timely_response_rate", "on_time_closure_rate", "satisfaction_rate", "closure_rate"], strict=True):
-    col.metric(BY_KEY[key].label, ui.fmt_rate(k[key]), ui.delta_rate(k[key], kp[key]), help=BY_KEY[key].formula)
+    col.metric(BY_KEY[key].label, ui.fmt_rate(k[key]), **ui.rate_delta(k[key], kp[key]), help=BY_KEY[key].formula)
 
 v, vp = q.volunteer_totals(w, s), q.volunteer_totals(w, prev)
 d = q.device_totals(w, s)

@@ -339,15 +339,36 @@ def test_rates_show_as_percentages_and_exports_keep_the_fractions(env):
 
 
 def test_display_config_by_hand():
-    """0.925 is shown as 92.5 with a % format, hours keep their value, counts and text are left alone; the
-    frame given (what the exports write) is not changed."""
-    df = pl.DataFrame({"grid_code": ["G1"], "tickets": [4], "response_rate": [0.925], "median_response_hours": [7.48]})
+    """0.925 is shown as 92.5 with a % format, hours keep their value, counts and text are left alone but
+    missing text is blank; the frame given (what the exports write) is not changed."""
     from cockpit import ui
 
+    df = pl.DataFrame(
+        {"grid_code": ["G1", None], "tickets": [4, 1], "response_rate": [0.925, None], "median_response_hours": [7.48, 1.0]}
+    )
     shown, config = ui.display_config(df)
-    assert shown.row(0) == ("G1", 4, pytest.approx(92.5), 7.48)
-    assert df["response_rate"].to_list() == [0.925]
+    assert shown.rows() == [("G1", 4, pytest.approx(92.5), 7.48), ("", 1, None, 1.0)]  # missing text blank, not "None"
+    assert df["response_rate"].to_list() == [0.925, None] and df["grid_code"].to_list() == ["G1", None]
     assert set(config) == {"响应率", "响应时长中位数(h)"}
+
+
+@pytest.mark.parametrize(
+    "now, before, expected",
+    [
+        (0.9340, 0.9344, {"delta": "持平", "delta_color": "off", "delta_arrow": "off"}),  # −0.04 points
+        (0.8000, 0.8004, {"delta": "持平", "delta_color": "off", "delta_arrow": "off"}),
+        (0.8004, 0.8000, {"delta": "持平", "delta_color": "off", "delta_arrow": "off"}),
+        (0.8006, 0.8000, {"delta": "+0.1 个百分点"}),  # 0.06 points round up
+        (0.707, 0.736, {"delta": "-2.9 个百分点"}),
+        (0.82, 0.80, {"delta": "+2.0 个百分点"}),
+        (None, 0.8, {"delta": None}),
+    ],
+)
+def test_rate_delta_by_hand(now, before, expected):
+    """A rate's change in percentage points to 0.1; one that rounds to nothing is 持平, without a red arrow."""
+    from cockpit import ui
+
+    assert ui.rate_delta(now, before) == expected
 
 
 @pytest.mark.parametrize(
