@@ -21,7 +21,7 @@ run = st.selectbox("运行", runs["run_id"].to_list(), key="quality_run")
 
 st.subheader("对账：读入 = 加载 + 隔离")
 files = w.frame(
-    "select file, source, entity, status, rows_in, loaded, quarantined, rows_in = loaded + quarantined as balanced, coalesce(warnings, '') as warnings "
+    "select file, source, entity, status, rows_in, loaded, quarantined, rows_in = loaded + quarantined as balanced, warnings "
     "from meta.load_runs where run_id = ? order by file",
     [run],
 )
