@@ -74,6 +74,40 @@ def test_privacy_scan_finds_an_id_number_or_phone_in_a_mart(demo_run, tmp_path):
     )
 
 
+def test_privacy_scan_counts_by_hand():
+    """Every pattern of a schema in one pass per table; the length tests before each regular expression
+    leave out only values that cannot match it, whatever their bytes (a value of 18 Chinese characters,
+    19 digits, full-width digits)."""
+    import duckdb
+
+    from expectations.runner import _length_bounds, _scan_counts
+
+    assert _length_bounds("[0-9]{17}[0-9Xx]") == (18, 18)
+    assert _length_bounds(r"(\+?86)?1[3-9][0-9]{9}") == (11, 14)
+    assert _length_bounds("[0-9]+") == (1, None)
+    assert _length_bounds(r"\pN+") == (0, None)  # Python cannot read it, DuckDB's RE2 can: no length test
+    con = duckdb.connect()
+    con.execute("create schema s")
+    con.execute("create table s.t1 (a varchar, b varchar, n integer)")
+    con.execute(
+        """insert into s.t1 values
+           ('110105194912310021', 'x', 1),
+           ('13812345678', '110105194912310021', 2),
+           ('中文中文中文中文中文中文中文中文中文', null, 3),
+           ('+8613812345678', 'abc', 4),
+           ('1101051949123100211', 'y', 5)"""
+    )
+    con.execute("create table s.t2 (c varchar)")
+    con.execute("insert into s.t2 values ('12345'), ('1'), ('１２３')")
+    con.execute("create table s.t3 (c varchar)")  # empty
+    patterns = ["[0-9]{17}[0-9Xx]", r"(\+?86)?1[3-9][0-9]{9}", "[0-9]+", r"\pN+", "[0-9０-９]{3}"]
+    # ID: t1.a row 1 and t1.b row 2; phone: t1.a rows 2 and 4; digits: t1.a rows 1, 2, 5, t1.b row 2,
+    # t2 '12345' and '1'; \pN also the full-width '１２３', the only match of three digits (9 bytes)
+    assert _scan_counts(con, "s", patterns) == [2, 2, 6, 7, 1]
+    assert _scan_counts(con, "s", ["[0-9]{17}[0-9Xx]"]) == [2]
+    assert _scan_counts(con, "nothing_here", patterns) == [0, 0, 0, 0, 0]
+
+
 def test_chunks_cover_every_row_once_and_keep_a_keys_rows_together():
     import duckdb
 
@@ -196,7 +230,7 @@ def test_every_expectation_type_counts_as_by_hand_across_chunks(tmp_path, monkey
         inner = getattr(runner, name)
         return lambda *a: calls.append(name) or inner(*a)
 
-    for name in ("_chunks", "_scan_count"):
+    for name in ("_chunks", "_scan_counts"):
         monkeypatch.setattr(runner, name, logged(name))
     suites = {
         "a_scan": {"table": "s.t", "scan": [{"name": "no ID number", "schema": "s", "pattern": "[0-9]{17}[0-9Xx]", "severity": "critical"}]},
@@ -242,7 +276,7 @@ def test_every_expectation_type_counts_as_by_hand_across_chunks(tmp_path, monkey
     assert all(q["element_count"] == 6 for q in results[:9])
     assert results[1]["details"] == ["b3"] and results[3]["details"] == ["z"]
     assert results[9]["observed"] == "empty table" and results[12]["severity"] == "warning"
-    assert calls == ["_chunks", "_scan_count"]  # the scan after the suite it was given before
+    assert calls == ["_chunks", "_scan_counts"]  # the scan after the suite it was given before
     stored = con.execute(
         "select count(*), count(*) filter (where not success) from meta.quality_results where run_id = 'r1'"
     )
