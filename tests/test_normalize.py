@@ -252,6 +252,37 @@ def test_column_parser_agrees_with_the_row_parser_on_mixed_forms():
     assert len(NAIVE_FORMATS) > 10
 
 
+def test_column_parser_normalises_only_what_the_best_form_misses():
+    """The column is parsed as it stands; spaces around a value, full-width forms and blanks fail the form
+    and go through the row parser. A column where most values need normalising (every value padded) is
+    normalised whole, once. Either way the answers are the row parser's."""
+    from pipelines.normalize import parse_timestamps
+
+    odd = [
+        " 2026年1月5日 08:00",
+        "2026年1月5日 08:00\u3000",
+        "２０２６年１月５日 ０８：００",
+        "",
+        "   ",
+        "\u3000",
+        None,
+        "2026-01-05 08:00:00",
+        "bad",
+    ]
+    values = ["2026年1月31日 20:00"] * 300 + odd
+    col = parse_timestamps(pl.Series("t", values))
+    assert col.to_list() == [ts(v) for v in values]
+    assert col[0] == datetime(2026, 1, 31, 20, 0) and col[300] == col[301] == col[302] == datetime(2026, 1, 5, 8, 0)
+    assert col[303:307].to_list() == [None] * 4
+    padded = [f"  2026/1/{d} 8:00 " for d in range(1, 29)] * 10 + odd  # every value padded: normalised whole
+    col = parse_timestamps(pl.Series("t", padded))
+    assert col.to_list() == [ts(v) for v in padded]
+    assert col[27] == datetime(2026, 1, 28, 8, 0)
+    late = [None] * 5000 + ["2026年1月31日 20:00"] * 10  # the sample is found after the first rows
+    assert parse_timestamps(pl.Series("t", late)).to_list() == [None] * 5000 + [datetime(2026, 1, 31, 20, 0)] * 10
+    assert parse_timestamps(pl.Series("t", ["", " ", None])).to_list() == [None] * 3
+
+
 def test_a_column_in_utc_with_a_literal_z_converts_like_the_row_parser():
     """Most exports in UTC write a literal Z; the column parser takes that form (3.7× faster than %#z)
     and must give local time, as the row parser does, also for the odd value in another form."""
