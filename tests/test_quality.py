@@ -281,6 +281,16 @@ def test_every_expectation_type_counts_as_by_hand_across_chunks(tmp_path, monkey
         "select count(*), count(*) filter (where not success) from meta.quality_results where run_id = 'r1'"
     )
     assert stored.fetchall() == [(13, 10)]
+    # in one chunk, a small table is one frame of all its columns for one checkpoint: the same results
+    names = []
+    made = runner._checkpoint
+    monkeypatch.setattr(runner, "_checkpoint", lambda gx, ctx, ds, name, e: names.append(name) or made(gx, ctx, ds, name, e))
+    whole = run_quality(con, "r1w", make_settings(tmp_path / "wh"), suites=suites)
+    assert names == ["t", "reconciliation"]  # the empty table passes vacuously, with no checkpoint
+    assert [(q["suite"], q["expectation"], q["column"], q["unexpected_count"], q["success"]) for q in whole] == got
+    # (the unexpected values listed are the same values, but their text follows each frame's dtypes: 50 in
+    # a chunk without a null is 50.0 in the whole frame)
+    assert [(q["element_count"], len(q["details"])) for q in whole] == [(q["element_count"], len(q["details"])) for q in results]
     # a clean table passes every one of them
     con.execute("create or replace table s.t as select * from s.t where txt in ('a1', 'a5')")
     clean = run_quality(con, "r2", settings, suites={"t": suites["t"]})
