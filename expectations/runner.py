@@ -276,8 +276,8 @@ def run_quality(
     The suites' expectations run on ``settings.quality_threads`` threads, the biggest table first, each
     thread on a GX context of its own: GX's pandas work is mostly NumPy and Arrow, which let go of Python's
     lock, so two threads validate two tables at once (the staging tickets' and person_tags' suites:
-    13.7 s one after the other, 8.3 s side by side). The reconciliations' counts come first, the scans
-    (DuckDB on both cores) last, once the registries' copy into the analytics file beside the suites is done."""
+    13.7 s one after the other, 8.3 s side by side). The reconciliations' counts run on the pool beside the
+    suites, the scans (DuckDB on both cores) last, once the registries' copy into the analytics file beside the suites is done."""
     gx, ctx = _context(Path(settings.warehouse))  # Data Docs go to <warehouse>/gx/uncommitted/data_docs/
     from great_expectations.core.run_identifier import RunIdentifier
 
@@ -297,15 +297,25 @@ def run_quality(
         recon_expectations.append(gx.expectations.ExpectColumnPairValuesToBeEqual(column_A=left, column_B=right, meta=meta))
         recon_suite_of.append(name)
 
-    for name, spec in suites.items():
-        for r in spec.get("reconcile", []):
-            left = con.execute(r["left"].format(run_id=run_id)).fetchall()[0][0]
-            pair(name, r, left, con.execute(r["right"].format(run_id=run_id)).fetchall()[0][0])
+    def reconcile_counts() -> list[tuple]:
+        cur = con.cursor()
+        try:
+            return [
+                (name, r, *(cur.execute(r[side].format(run_id=run_id)).fetchall()[0][0] for side in ("left", "right")))
+                for name, spec in suites.items()
+                for r in spec.get("reconcile", [])
+            ]
+        finally:
+            cur.close()
+
     tables = {n: s.get("table", f"staging.{n}") for n, s in suites.items() if s.get("expect")}
     rows = {n: con.execute(f"select count(*) from {t}").fetchall()[0][0] for n, t in tables.items()}
     workers = _Workers(Path(settings.warehouse))
     pool = ThreadPoolExecutor(max_workers=max(1, settings.quality_threads), thread_name_prefix="quality")
     try:
+        # the reconciliations' counts (DuckDB; district: 2.0 s, 1.2 of it the distinct loaded ticket ids) on a
+        # thread of the pool, beside the first suite's GX work rather than before every suite
+        counts = pool.submit(reconcile_counts)
         futures = [
             pool.submit(
                 _suite_results, con, n, suites[n], rows[n], run_id, run_time, settings.quality_chunk_rows, workers
@@ -317,6 +327,8 @@ def run_quality(
                 f.add_done_callback(lambda _: progress.advance(task))
         for f in futures:
             results.extend(f.result())
+        for name, r, left, right in counts.result():
+            pair(name, r, left, right)
     finally:  # an error leaves no suite running on the connection
         pool.shutdown(wait=True, cancel_futures=True)
     scans = [(name, sc) for name, spec in suites.items() for sc in spec.get("scan", [])]
