@@ -29,6 +29,7 @@ import os
 import re
 import threading
 import tomllib
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -369,10 +370,16 @@ def run_quality(
 
 def _length_bounds(pattern: str) -> tuple[int, int | None]:
     """How many characters a full match of ``pattern`` can have, at least and at most (None: no limit), as
-    Python's regular-expression parser works it out; (0, None) when it cannot parse the pattern."""
+    Python's regular-expression parser works it out; (0, None) — no length test — when it cannot parse the
+    pattern, or warns about it, or the pattern uses a POSIX class: DuckDB's RE2 reads ``[[:digit:]]`` as one
+    character where Python reads a set and a literal ``]`` (and warns)."""
+    if re.search(r"\[[:.=]", pattern):
+        return 0, None
     try:
-        low, high = re._parser.parse(pattern).getwidth()  # noqa: SLF001 — the parser's own width of a pattern
-    except (re.error, AttributeError, ValueError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            low, high = re._parser.parse(pattern).getwidth()  # noqa: SLF001 — the parser's own width of a pattern
+    except (re.error, AttributeError, ValueError, Warning):
         return 0, None
     return low, (None if high >= re._parser.MAXREPEAT else high)  # noqa: SLF001
 

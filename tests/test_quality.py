@@ -86,6 +86,7 @@ def test_privacy_scan_counts_by_hand():
     assert _length_bounds(r"(\+?86)?1[3-9][0-9]{9}") == (11, 14)
     assert _length_bounds("[0-9]+") == (1, None)
     assert _length_bounds(r"\pN+") == (0, None)  # Python cannot read it, DuckDB's RE2 can: no length test
+    assert _length_bounds("[[:digit:]]{3}") == (0, None)  # one character to RE2, two to Python: no length test
     con = duckdb.connect()
     con.execute("create schema s")
     con.execute("create table s.t1 (a varchar, b varchar, n integer)")
@@ -98,14 +99,15 @@ def test_privacy_scan_counts_by_hand():
            ('1101051949123100211', 'y', 5)"""
     )
     con.execute("create table s.t2 (c varchar)")
-    con.execute("insert into s.t2 values ('12345'), ('1'), ('１２３')")
+    con.execute("insert into s.t2 values ('12345'), ('1'), ('１２３'), ('123')")
     con.execute("create table s.t3 (c varchar)")  # empty
-    patterns = ["[0-9]{17}[0-9Xx]", r"(\+?86)?1[3-9][0-9]{9}", "[0-9]+", r"\pN+", "[0-9０-９]{3}"]
+    patterns = ["[0-9]{17}[0-9Xx]", r"(\+?86)?1[3-9][0-9]{9}", "[0-9]+", r"\pN+", "[0-9０-９]{3}", "[[:digit:]]{3}"]
     # ID: t1.a row 1 and t1.b row 2; phone: t1.a rows 2 and 4; digits: t1.a rows 1, 2, 5, t1.b row 2,
-    # t2 '12345' and '1'; \pN also the full-width '１２３', the only match of three digits (9 bytes)
-    assert _scan_counts(con, "s", patterns) == [2, 2, 6, 7, 1]
+    # t2 '12345', '1' and '123'; \pN also the full-width '１２３' (9 bytes); three digits '１２３' and '123',
+    # three ASCII digits (RE2's POSIX class) '123' only
+    assert _scan_counts(con, "s", patterns) == [2, 2, 7, 8, 2, 1]
     assert _scan_counts(con, "s", ["[0-9]{17}[0-9Xx]"]) == [2]
-    assert _scan_counts(con, "nothing_here", patterns) == [0, 0, 0, 0, 0]
+    assert _scan_counts(con, "nothing_here", patterns) == [0] * 6
 
 
 def test_chunks_cover_every_row_once_and_keep_a_keys_rows_together():
