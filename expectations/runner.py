@@ -371,9 +371,10 @@ def run_quality(
 def _length_bounds(pattern: str) -> tuple[int, int | None]:
     """How many characters a full match of ``pattern`` can have, at least and at most (None: no limit), as
     Python's regular-expression parser works it out; (0, None) — no length test — when it cannot parse the
-    pattern, or warns about it, or the pattern uses a POSIX class: DuckDB's RE2 reads ``[[:digit:]]`` as one
-    character where Python reads a set and a literal ``]`` (and warns)."""
-    if re.search(r"\[[:.=]", pattern):
+    pattern, or warns about it, or the pattern holds what the two read differently: DuckDB's RE2 reads
+    ``[[:digit:]]`` as one character where Python reads a set and a literal ``]`` (and warns), and ``{,3}``
+    as text where Python reads a repeat."""
+    if re.search(r"\[[:.=]|\{,", pattern):  # POSIX classes; {,n}, a repeat to Python 3.11 but text to RE2
         return 0, None
     try:
         with warnings.catch_warnings():

@@ -87,6 +87,7 @@ def test_privacy_scan_counts_by_hand():
     assert _length_bounds("[0-9]+") == (1, None)
     assert _length_bounds(r"\pN+") == (0, None)  # Python cannot read it, DuckDB's RE2 can: no length test
     assert _length_bounds("[[:digit:]]{3}") == (0, None)  # one character to RE2, two to Python: no length test
+    assert _length_bounds("a{,3}") == (0, None)  # text to RE2, a repeat to Python
     con = duckdb.connect()
     con.execute("create schema s")
     con.execute("create table s.t1 (a varchar, b varchar, n integer)")
