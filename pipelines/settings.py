@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     )
     ingest_memory_limit: str = Field(
         "4GB", description="DuckDB memory_limit of the ingest's models, checks and the registries' copy into the analytics file (1GB while files are read); beyond it DuckDB spills "
-        "to a temporary folder inside the new version. The whole district ingest peaks at 5.6–5.7 GiB, while two tables' quality suites run (loading: 5.2–5.4 GiB; SPEC §9 asks ≤ 8 GiB).",
+        "to a temporary folder inside the new version. The whole district ingest peaks at 5.6–5.9 GiB, while two tables' quality suites run (loading: 5.2–5.4 GiB; SPEC §9 asks ≤ 8 GiB).",
     )
     ingest_parallel_load_mib: int = Field(
         6144,
