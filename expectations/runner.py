@@ -17,7 +17,8 @@ by the key's hash, so a key's rows share a chunk and uniqueness holds across the
 without one streamed in order. A suite with a uniqueness expectation must have its key among that
 expectation's columns, or ``whole = true`` (one chunk, for a table small by construction); ``load_suites``
 refuses it otherwise. Within a chunk, expectations reading the same columns run together on a frame of
-just those columns. Tables are validated ``settings.quality_threads`` at a time (``run_quality``).
+just those columns; a table of up to ``WHOLE_FRAME_ROWS`` rows in one chunk is one frame of all its columns,
+validated by one checkpoint. Tables are validated ``settings.quality_threads`` at a time (``run_quality``).
 """
 
 from __future__ import annotations
@@ -402,8 +403,10 @@ def _scan_counts(con: duckdb.DuckDBPyConnection, schema: str, patterns: list[str
     for table, column in cols:
         by_table.setdefault(table, []).append(column)
 
+    bounds = [_length_bounds(p) for p in patterns]
+
     def match(column: str, k: int) -> str:
-        low, high = _length_bounds(patterns[k])
+        low, high = bounds[k]
         c = f'"{column}"'
         tests = [f"strlen({c}) >= {low}", f"length({c}) >= {low}"] if low else []
         if high is not None:  # a character is 1–4 bytes in UTF-8

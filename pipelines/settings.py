@@ -35,7 +35,8 @@ class Settings(BaseSettings):
     )
     keep_versions: int = Field(3, description="Published database versions kept on disk (older are removed).")
     quality_chunk_rows: int = Field(
-        2_000_000, description="Rows per pandas chunk handed to Great Expectations (bounds its memory)."
+        2_000_000, description="Rows per pandas chunk handed to Great Expectations (bounds its memory); a table of "
+        "up to 200k rows that fits one chunk is validated as one frame."
     )
     quality_threads: int = Field(
         2,
