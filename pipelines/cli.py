@@ -19,7 +19,9 @@ from rich.progress import (
 from rich.table import Table
 
 from pipelines.schema import REASONS
-from pipelines.settings import get_settings
+from pipelines.settings import configure_polars_allocator, get_settings
+
+configure_polars_allocator()  # before anything imports Polars (the commands import it when they run)
 
 app = typer.Typer(
     help="社区治理数字驾驶舱 — pipelines and warehouse", no_args_is_help=True, add_completion=False

@@ -60,6 +60,14 @@ class Settings(BaseSettings):
         description="Files loading at once, each on a thread and cursor of its own (within ingest_parallel_load_mib). Reading and "
         "checking one file keeps about 1.4 of 2 cores busy; two files kept 1.82, three 1.88 (district load 110.8 → 105.0 s).",
     )
+    polars_allocator: str = Field(
+        "dirty_decay_ms:30000,muzzy_decay_ms:30000",
+        description="Options for Polars' memory allocator (jemalloc) in the `cockpit` command's process, handed over as "
+        "_RJEM_MALLOC_CONF before Polars is imported; an _RJEM_MALLOC_CONF already in the environment wins, and an empty value "
+        "leaves jemalloc's defaults. Freed pages are kept 30 s for the next file's frames instead of being handed back "
+        "within 10 s and faulted in again (district load 113.0 → 96.5 s wall, 201.6 → 177.9 CPU s; ingest peak "
+        "5.7 → 6.8 GiB). Never handing pages back peaked at 12.1 GiB.",
+    )
     data_docs: bool = Field(True, description="Render Great Expectations Data Docs (HTML) after each run.")
     sla_response_hours_normal: float = Field(
         24.0, description="Response SLA for 一般 tickets, hours (within = ≤)."
@@ -160,3 +168,20 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+JEMALLOC_ENV = "_RJEM_MALLOC_CONF"
+
+
+def configure_polars_allocator() -> str | None:
+    """Hand ``polars_allocator`` to Polars' jemalloc, which reads ``_RJEM_MALLOC_CONF`` once, when Polars is first
+    imported: call this before. A value already in the environment is kept, and so are invalid settings (the
+    command that reads them reports them). Returns the options in effect (None: jemalloc's defaults)."""
+    if JEMALLOC_ENV not in os.environ:
+        try:
+            conf = Settings().polars_allocator
+        except ValueError:  # pydantic's ValidationError: left for the command to report
+            conf = ""
+        if conf:
+            os.environ[JEMALLOC_ENV] = conf
+    return os.environ.get(JEMALLOC_ENV)

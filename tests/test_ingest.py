@@ -598,3 +598,72 @@ def test_cli_demo_with_the_default_relative_warehouse_publishes(tmp_path, monkey
     assert r.exit_code == 0, r.output
     assert (tmp_path / "warehouse_data" / "current.duckdb").exists()
     assert (tmp_path / "warehouse_data" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").exists()
+
+
+ALLOCATOR_PROBE = """
+import os, sys
+seen = []
+
+class Probe:  # notes _RJEM_MALLOC_CONF as it is when Polars, and so its jemalloc, is first imported
+    def find_spec(self, name, path=None, target=None):
+        if name == "polars" and not seen:
+            seen.append(os.environ.get("_RJEM_MALLOC_CONF"))
+        return None
+
+sys.meta_path.insert(0, Probe())
+import pipelines.cli
+import polars as pl
+print("AT_IMPORT", seen[0], pl.DataFrame({"a": [1, 2]}).get_column("a").sum())
+"""
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "dirty_decay_ms:30000,muzzy_decay_ms:30000"),  # the setting's default
+        ({"COCKPIT_POLARS_ALLOCATOR": "dirty_decay_ms:20000"}, "dirty_decay_ms:20000"),
+        ({"_RJEM_MALLOC_CONF": "dirty_decay_ms:5000", "COCKPIT_POLARS_ALLOCATOR": "dirty_decay_ms:20000"}, "dirty_decay_ms:5000"),
+        ({"COCKPIT_POLARS_ALLOCATOR": ""}, "None"),  # jemalloc's defaults
+        ({"COCKPIT_QUALITY_THREADS": "0"}, "None"),  # invalid settings: the command reports them, the import does not fail
+    ],
+)
+def test_cli_hands_the_allocator_setting_to_polars_before_polars_loads(tmp_path, env, expected):
+    import os
+    import subprocess
+    import sys
+
+    from pipelines.settings import Settings
+
+    assert Settings.model_fields["polars_allocator"].default == "dirty_decay_ms:30000,muzzy_decay_ms:30000"
+    base = {k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_") and k != "_RJEM_MALLOC_CONF"}
+    root = str(Path(__file__).resolve().parents[1])
+    out = subprocess.run(
+        [sys.executable, "-c", ALLOCATOR_PROBE],
+        env=base | {"PYTHONPATH": root} | env,
+        cwd=tmp_path,  # no .env file here
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["AT_IMPORT", expected, "3"]
+    assert "<jemalloc>" not in out.stderr  # jemalloc took every option
+
+
+def test_jemalloc_reads_the_options_the_cli_sets(tmp_path):
+    """The hand-over reaches the allocator: an option jemalloc does not know is reported by jemalloc itself."""
+    import os
+    import subprocess
+    import sys
+
+    base = {k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_") and k != "_RJEM_MALLOC_CONF"}
+    root = str(Path(__file__).resolve().parents[1])
+    out = subprocess.run(
+        [sys.executable, "-c", ALLOCATOR_PROBE],
+        env=base | {"PYTHONPATH": root, "COCKPIT_POLARS_ALLOCATOR": "no_such_option:1"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "<jemalloc>: Invalid conf pair: no_such_option:1" in out.stderr
