@@ -33,7 +33,7 @@ if t1.open:
         gm = q.grid_month_kpis(w, s)
         shown = gm.select("grid_code", "month", "tickets", "response_rate", "timely_response_rate", "closure_rate",
                           "on_time_closure_rate", "satisfaction_rate", "median_response_hours", "p90_resolution_hours", "repeat_rate")
-        ui.table(shown.with_columns(pl.col(pl.Float64).round(3)), "网格月度诉求指标", "complaints", height=360)
+        ui.table(shown, "网格月度诉求指标", "complaints", height=360)
         st.markdown("##### 下钻：某网格某月的工单")
         if gm.height:
             c1, c2 = st.columns(2)
@@ -55,8 +55,8 @@ if t2.open:
             fig.update_yaxes(autorange="reversed")
             st.plotly_chart(ui.style(fig))
         rates = ["tickets", "timely_response_rate", "on_time_closure_rate", "satisfaction_rate", "repeat_rate", "avg_response_hours"]
-        ui.table(by_source.select("source", *rates).with_columns(pl.col(pl.Float64).round(3)), "渠道指标", "complaints")
-        ui.table(by_cat.select("category", *rates).with_columns(pl.col(pl.Float64).round(3)), "类型指标", "complaints")
+        ui.table(by_source.select("source", *rates), "渠道指标", "complaints")
+        ui.table(by_cat.select("category", *rates), "类型指标", "complaints")
 if t3.open:
     with t3:
         n, breaches = q.sla_breaches(w, s)

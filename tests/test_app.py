@@ -336,6 +336,10 @@ def test_rates_show_as_percentages_and_exports_keep_the_fractions(env):
     assert formats == {**dict.fromkeys(rates, "%.1f%%"), "响应时长中位数(h)": "%.1f", "办结时长P90(h)": "%.1f"}  # counts as they are
     shown = table.value
     assert shown["响应率"].max() > 1  # percentages on screen
+    # the frame the table and its exports get is not rounded: rounding to 3 places (0.92513 → 0.925) showed
+    # 92.5 exactly and wrote 0.925 into the CSV and Excel files
+    values = [v for c in rates for v in shown[c].dropna().tolist()]
+    assert any(abs(v * 10 - round(v * 10)) > 1e-6 for v in values), values[:10]
 
 
 def test_display_config_by_hand():
