@@ -1,5 +1,8 @@
 import hashlib
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -617,6 +620,17 @@ print("AT_IMPORT", seen[0], pl.DataFrame({"a": [1, 2]}).get_column("a").sum())
 """
 
 
+def _allocator_probe(cwd: Path, env: dict) -> subprocess.CompletedProcess:
+    """``ALLOCATOR_PROBE`` in a child process with ``env`` over an environment without settings or jemalloc
+    options, in a folder without a .env file."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_") and k != "_RJEM_MALLOC_CONF"}
+    root = str(Path(__file__).resolve().parents[1])
+    return subprocess.run(
+        [sys.executable, "-c", ALLOCATOR_PROBE], env=base | {"PYTHONPATH": root} | env, cwd=cwd,
+        capture_output=True, text=True, timeout=120,
+    )
+
+
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
@@ -635,23 +649,10 @@ print("AT_IMPORT", seen[0], pl.DataFrame({"a": [1, 2]}).get_column("a").sum())
     ],
 )
 def test_cli_hands_the_allocator_setting_to_polars_before_polars_loads(tmp_path, env, expected):
-    import os
-    import subprocess
-    import sys
-
     from pipelines.settings import Settings
 
     assert Settings.model_fields["polars_allocator"].default == "dirty_decay_ms:30000,muzzy_decay_ms:30000"
-    base = {k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_") and k != "_RJEM_MALLOC_CONF"}
-    root = str(Path(__file__).resolve().parents[1])
-    out = subprocess.run(
-        [sys.executable, "-c", ALLOCATOR_PROBE],
-        env=base | {"PYTHONPATH": root} | env,
-        cwd=tmp_path,  # no .env file here
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = _allocator_probe(tmp_path, env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["AT_IMPORT", expected, "3"]
     assert "<jemalloc>" not in out.stderr  # jemalloc took every option
@@ -659,18 +660,5 @@ def test_cli_hands_the_allocator_setting_to_polars_before_polars_loads(tmp_path,
 
 def test_jemalloc_reads_the_options_the_cli_sets(tmp_path):
     """The hand-over reaches the allocator: an option jemalloc does not know is reported by jemalloc itself."""
-    import os
-    import subprocess
-    import sys
-
-    base = {k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_") and k != "_RJEM_MALLOC_CONF"}
-    root = str(Path(__file__).resolve().parents[1])
-    out = subprocess.run(
-        [sys.executable, "-c", ALLOCATOR_PROBE],
-        env=base | {"PYTHONPATH": root, "COCKPIT_POLARS_ALLOCATOR": "no_such_option:1"},
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = _allocator_probe(tmp_path, {"COCKPIT_POLARS_ALLOCATOR": "no_such_option:1"})
     assert "<jemalloc>: Invalid conf pair: no_such_option:1" in out.stderr
