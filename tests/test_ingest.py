@@ -484,6 +484,59 @@ def test_a_view_model_replaces_a_table_left_by_an_older_version(warehouse_copy, 
         assert con.execute("select count(*) from intermediate.int_tickets_timed").fetchall()[0][0] == n > 0
 
 
+def _compression(con, table: str) -> dict[str, set[str]]:
+    """Per text column of ``table``, the compressions its stored segments use."""
+    out: dict[str, set[str]] = {}
+    for column, kind in con.execute(
+        "select column_name, compression from pragma_storage_info(?) where segment_type = 'VARCHAR'", [table]
+    ).fetchall():
+        out.setdefault(column, set()).add(kind)
+    return out
+
+
+def test_a_plain_column_is_written_uncompressed_where_duckdb_would_compress(tmp_path):
+    from warehouse.build import _create, column_ddl
+
+    model = tmp_path / "m.sql"
+    model.write_text("-- one row per i\n-- stored plain: a\nselect 1\n", encoding="utf-8")
+    # 3,000 codes over 300k rows: DuckDB's own choice compresses them (b); a, the same text, is stored plain
+    sql = "with codes as (select 'D' || (i % 3000) as a, 'D' || (i % 3000) as b, i from range(300000) as t(i)) select * from codes order by i desc"
+    with duckdb.connect(str(tmp_path / "x.duckdb")) as con:
+        _create(con, "table", "t", sql, model)
+        con.execute("checkpoint")
+        kinds = _compression(con, "t")
+        assert kinds["a"] == {"Uncompressed"}
+        assert "Uncompressed" not in kinds["b"]
+        assert [r[0] for r in con.execute("select i from t").fetchall()] == list(range(299999, -1, -1))  # the query's order
+        assert con.execute("select count(*) from t where a <> b").fetchall()[0][0] == 0
+        with pytest.raises(ValueError, match="only a table's columns can be stored plain"):
+            _create(con, "view", "v", sql, model)
+    with pytest.raises(ValueError, match="stored plain needs text columns of the table: c"):
+        column_ddl([("a", "VARCHAR"), ("c", "BIGINT")], ("a", "c"), "t")
+    with pytest.raises(ValueError, match="stored plain needs text columns of the table: ticket_idd"):
+        column_ddl([("ticket_id", "VARCHAR")], ("ticket_idd",), "t")
+
+
+def test_the_built_warehouse_stores_the_declared_columns_plain(demo_run):
+    """Every column ``RAW_PLAIN`` or a model's ``-- stored plain:`` line names is stored uncompressed in the
+    published warehouse, wherever its table lives (the full file or the analytics file)."""
+    from warehouse.build import LAYERS, RAW_PLAIN, model_files, plain_columns
+
+    settings, _, _ = demo_run
+    declared = {("raw", t): cols for t, cols in RAW_PLAIN.items()}
+    declared |= {(layer, p.stem): plain_columns(p) for layer in LAYERS for p in model_files(layer) if plain_columns(p)}
+    assert {t for _, t in declared} >= {"complaints__tickets", "sensors__events", "stg_complaints__tickets", "ticket_facts"}
+    with open_pair(*current_paths(settings.warehouse)) as con:
+        for (schema, table), cols in declared.items():
+            where = con.execute(
+                "select database_name from duckdb_tables() where schema_name = ? and table_name = ?", [schema, table]
+            ).fetchall()
+            assert len(where) == 1, (schema, table)
+            kinds = _compression(con, f"{where[0][0]}.{schema}.{table}")
+            for c in cols:
+                assert kinds[c] == {"Uncompressed"}, (schema, table, c, kinds[c])
+
+
 def test_load_priority_is_the_heaviest_chain_a_file_heads():
     """By hand: grids 1 heads everything; devices 2 → events 30 makes 32; a ticket file 10 heads nothing;
     activities 1 → records 5 → redemptions 4 makes 10; visits wait for tracks 3, so tracks makes 3 + 2."""

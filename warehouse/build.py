@@ -3,7 +3,8 @@
 Models are SQL files under ``warehouse/models/<layer>/``; a file's stem is its table's name
 (``staging.stg_complaints__tickets``) and the name of the quality suite that checks it. The
 first ``--`` comment line of a model states its grain and becomes the table's comment; a staging or
-intermediate model with a line ``-- materialized: view`` is built as a view. Within a
+intermediate model with a line ``-- materialized: view`` is built as a view; a line ``-- stored plain: a, b``
+names text columns written without compression (``plain_columns``). Within a
 layer, a model that names another (``intermediate.int_x``) is built after it. ``/* metrics:<set> */``
 in a model is replaced by the column list of that metric set from ``warehouse/metrics.py``, so each
 KPI is written once; ``/* haversine_km(lat1, lon1, lat2, lon2) */`` becomes the great-circle distance.
@@ -30,6 +31,18 @@ DUCK_TYPES = {
     "lat": "DOUBLE",
     "int": "BIGINT",
     "tags": "VARCHAR[]",
+}
+
+# Text columns written without DuckDB's dictionary-and-FSST compression (``USING COMPRESSION uncompressed``):
+# identifiers with a value per row, or tens of thousands per row group, in the big tables. There that compression
+# costs about three times the CPU of writing the text as it is, for about half the bytes (district, per column
+# written: sensor events' device_id 7.2 → 2.3 CPU s, 205 → 410 MiB; a ticket_id copy 1.8 → 0.6 CPU s, 48 →
+# 130 MiB). Raw tables here, models by a ``-- stored plain:`` line in their SQL. Not a key the table is sorted
+# by: person_tags' person_key compresses 10× for the same CPU.
+RAW_PLAIN: dict[str, tuple[str, ...]] = {
+    "complaints__tickets": ("ticket_id", "reporter_id_number", "reporter_person_key"),
+    "sensors__events": ("device_id",),
+    "volunteers__records": ("record_id", "id_number", "person_key"),
 }
 
 META_DDL = """
@@ -78,13 +91,29 @@ def raw_in_analytics(entity: Entity) -> bool:
     return materialized(MODELS / "staging" / f"stg_{entity.table}.sql") == "view" and not PII_COLUMNS.get(entity.table)
 
 
+def column_ddl(columns: list[tuple[str, str]], plain: tuple[str, ...], table: str) -> str:
+    """A table's column definitions, the ``plain`` ones (text) without compression. A plain column the table
+    does not have as text is an error, so a misspelt name cannot quietly leave it compressed."""
+    types = dict(columns)
+    wrong = [c for c in plain if types.get(c) != "VARCHAR"]
+    if wrong:
+        raise ValueError(f"{table}: stored plain needs text columns of the table: {', '.join(wrong)}")
+    return ", ".join(f'"{n}" {t}' + (" using compression uncompressed" if n in plain else "") for n, t in columns)
+
+
+def plain_columns(path: Path) -> tuple[str, ...]:
+    """The columns a model's ``-- stored plain: a, b`` line names (see ``RAW_PLAIN``)."""
+    m = re.search(r"^-- stored plain:(.*)$", path.read_text(encoding="utf-8"), re.M)
+    return tuple(c.strip() for c in m.group(1).split(",") if c.strip()) if m else ()
+
+
 def ensure_tables(con: duckdb.DuckDBPyConnection, analytics: str | None = None) -> None:
     """The raw and meta tables. With ``analytics`` (the attached analytics file's name), an entity
     ``raw_in_analytics`` has its table there and a view of it here; rows a full file of the older layout
     holds in its own table are moved there first."""
     con.execute(META_DDL)
     for e in ENTITIES:
-        cols = ", ".join(f'"{n}" {t}' for n, t in raw_columns(e))
+        cols = column_ddl(raw_columns(e), RAW_PLAIN.get(e.table, ()), f"raw.{e.table}")
         if not (analytics and raw_in_analytics(e)):
             con.execute(f"create table if not exists raw.{e.table} ({cols})")
             continue
@@ -250,6 +279,20 @@ def in_analytics(con: duckdb.DuckDBPyConnection, layer: str, name: str, kind: st
     return not columns & set(PII_COLUMNS.get(name.removeprefix("stg_"), ()))
 
 
+def _create(con: duckdb.DuckDBPyConnection, kind: str, name: str, sql: str, path: Path) -> None:
+    """``create or replace <kind> name as sql``; a table with ``plain_columns`` is declared first (the query's
+    columns, found by binding it) and filled by an insert, in the query's order, as fast as the one statement."""
+    plain = plain_columns(path)
+    if plain and kind != "table":
+        raise ValueError(f"{path}: only a table's columns can be stored plain")
+    if not plain:
+        con.execute(f"create or replace {kind} {name} as {sql}")
+        return
+    columns = [(r[0], r[1]) for r in con.execute(f"describe select * from (\n{sql}\n)").fetchall()]
+    con.execute(f"create or replace table {name} ({column_ddl(columns, plain, name)})")
+    con.execute(f"insert into {name} {sql}")
+
+
 def build_models(
     con: duckdb.DuckDBPyConnection, layers: tuple[str, ...] = LAYERS, analytics: str | None = None
 ) -> dict[str, float]:
@@ -278,11 +321,11 @@ def build_models(
                 con.execute(f"create schema if not exists {analytics}.{layer}")
                 _drop_other_kind(con, analytics, layer, path.stem, kind)
                 # a view's SQL names raw.<table>: read in the analytics file alone, that is its own raw table
-                con.execute(f"create or replace {kind} {target} as {sql}")
+                _create(con, kind, target, sql, path)
                 con.execute(f"comment on {kind} {target} is {sql_string(grain(path))}")
                 con.execute(f"create or replace view {name} as select * from {target}")
             else:
-                con.execute(f"create or replace {kind} {name} as {sql}")
+                _create(con, kind, name, sql, path)
             con.execute(f"comment on {here} {name} is {sql_string(grain(path))}")
             built[name] = round(time.perf_counter() - t0, 2)
     from warehouse.catalog import apply_comments

@@ -1,4 +1,5 @@
 -- one row per ticket (its newest version) reported up to the end of the as-of date; stored newest first (reported_at desc, ticket_id)
+-- stored plain: ticket_id
 with timed as (
     select * from intermediate.int_tickets_timed
 ),

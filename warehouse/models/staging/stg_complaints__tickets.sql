@@ -1,4 +1,5 @@
 -- one row per ticket: the version with the latest 更新时间, whatever order the files came in
+-- stored plain: ticket_id, reporter_person_key
 -- the raw ID number (reporter_id_number) stays in raw; staging keeps its keyed hash (reporter_person_key) only, so it holds no
 -- person-identifying column and is built straight into the analytics file (warehouse/build.py)
 -- only the keys loaded more than once are ranked, and their older versions left out: ranking every version over

@@ -1,4 +1,5 @@
 -- one row per volunteer service record (签到/签退 and points earned)
+-- stored plain: record_id, person_key
 -- the raw ID number (id_number) stays in raw; staging keeps its keyed hash (person_key) only, so it holds no
 -- person-identifying column and is built straight into the analytics file (warehouse/build.py)
 -- only the records loaded more than once are ranked, as in stg_complaints__tickets (5M district records: 4.1 → 3.2 s)
