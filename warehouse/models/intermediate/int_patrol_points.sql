@@ -36,11 +36,11 @@ marked as (
 ),
 
 -- a point's session is the last session start at or before it in that order: the starts are few (189k of the
--- district's 11.2M points), numbered per worker, and each point's (worker, position) finds its start by an ASOF
--- join, then joins back to the point. A running sum and max over every point, in a window that sorted all
--- 11.2M wide rows again, made this model 9.7–10.2 s; this 6.7–6.9 s (the same rows). The ASOF join on the wide
--- rows themselves sorted them as well (9.0 s). A worker's first point always starts a session, so every point
--- finds one.
+-- district's 11.2M points), numbered per worker, and each point finds its start by an ASOF join. A running sum
+-- and max over every point, in a window that sorted all 11.2M again, made this model 11.7–12.2 s and 22.4–23.6
+-- CPU s under the ingest's memory limit; this 10.1–10.3 s and 15.1–15.4 CPU s (the same rows). Joining back
+-- from an ASOF join of the positions alone was quicker in memory but wrote its rows out of order (13.2–13.6 s).
+-- A worker's first point always starts a session, so every point finds one.
 starts as (
     select
         marked.worker_id,
@@ -50,17 +50,11 @@ starts as (
     where marked.starts_session
 ),
 
-point_sessions as (
-    select points.worker_id, points.point_seq, starts.session_no, starts.session_first_seq,
-    from (select worker_id, point_seq from marked) as points
-    asof join starts
-        on starts.worker_id = points.worker_id and points.point_seq >= starts.session_first_seq
-),
-
 sessioned as (
-    select marked.*, point_sessions.session_no, point_sessions.session_first_seq,
+    select marked.*, starts.session_no, starts.session_first_seq,
     from marked
-    inner join point_sessions on point_sessions.worker_id = marked.worker_id and point_sessions.point_seq = marked.point_seq
+    asof join starts
+        on starts.worker_id = marked.worker_id and marked.point_seq >= starts.session_first_seq
 ),
 
 positioned as (
