@@ -1,18 +1,6 @@
 -- one row per household with a 独居老人 whose water meter has not increased for 24 h or more at its latest reading
-with readings as (
-    select events.device_id, events.ts, events.value
-    from staging.stg_sensors__events as events
-    join staging.stg_sensors__devices as devices on devices.device_id = events.device_id
-    where devices.device_type = '水表' and events.event_type = '读数' and events.value is not null
-),
-
-params as (
+with params as (
     select as_of from meta.params
-),
-
-meters as (
-    select device_id, household_id from staging.stg_sensors__devices
-    where device_type = '水表' and household_id is not null
 ),
 
 elderly_alone_households as (
@@ -20,6 +8,19 @@ elderly_alone_households as (
     from mart.person_tags as tags
     join staging.stg_registry__persons as persons on persons.person_key = tags.person_key
     where tags.tag = '独居老人'
+),
+
+-- only those households' meters are read: the window below sorts every reading it is given
+care_meters as (
+    select device_id, household_id from staging.stg_sensors__devices
+    where device_type = '水表' and household_id in (select household_id from elderly_alone_households)
+),
+
+readings as (
+    select events.device_id, events.ts, events.value
+    from staging.stg_sensors__events as events
+    join care_meters on care_meters.device_id = events.device_id
+    where events.event_type = '读数' and events.value is not null
 ),
 
 stepped as (
@@ -42,13 +43,12 @@ per_meter as (
 
 alerts as (
     select
-        meters.household_id,
+        care_meters.household_id,
         per_meter.device_id,
         per_meter.since,
         date_diff('microsecond', per_meter.since, per_meter.latest_at) / 3.6e9 as hours_without_usage,
     from per_meter
-    join meters on meters.device_id = per_meter.device_id
-    where meters.household_id in (select household_id from elderly_alone_households)
+    join care_meters on care_meters.device_id = per_meter.device_id
 )
 
 select * from alerts where hours_without_usage >= 24
