@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     quality_chunk_rows: int = Field(
         3_000_000, description="Rows per pandas chunk handed to Great Expectations (bounds its memory); a table of "
         "up to 200k rows that fits one chunk is validated as one frame. District suites alone: 2M rows 28.6–30.2 s, peak "
-        "4.6 GiB; 3M 26.1 s, 5.2 GiB (the ingest's peak, while files load, stays higher); 4M 27.1 s, 5.5 GiB."
+        "4.5 GiB; 3M 26.1 s, 5.2 GiB (the ingest's peak, while files load, stays higher); 4M 27.1 s, 5.5 GiB."
     )
     quality_threads: int = Field(
         2,
