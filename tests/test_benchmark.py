@@ -44,3 +44,12 @@ def test_benchmark_json_is_complete(tmp_path):
     assert sum(slowest.values()) <= figures["stage_models_s"]
     assert figures["page_queries"] >= 3 * 20  # every page's queries, for three scopes
     assert "page_query_p50_ms" in p.stdout and "target" in p.stdout
+
+
+def test_warm_reads_every_file_of_the_inbox(tmp_path):
+    from benchmarks.ingest import warm
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.csv").write_bytes(b"1" * 1000)
+    (tmp_path / "b.jsonl.gz").write_bytes(b"2" * 70_000_001)  # more than one read
+    assert warm(tmp_path) == 70_001_001
