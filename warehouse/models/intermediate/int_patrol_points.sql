@@ -35,26 +35,15 @@ marked as (
     cross join params
 ),
 
--- a point's session is the last session start at or before it in that order: the starts are few (189k of the
--- district's 11.2M points), numbered per worker, and each point finds its start by an ASOF join. A running sum
--- and max over every point, in a window that sorted all 11.2M again, made this model 11.7–12.2 s and 22.4–23.6
--- CPU s under the ingest's memory limit; this 10.1–10.3 s and 15.1–15.4 CPU s (the same rows). Joining back
--- from an ASOF join of the positions alone was quicker in memory but wrote its rows out of order (13.2–13.6 s).
--- A worker's first point always starts a session, so every point finds one.
-starts as (
-    select
-        marked.worker_id,
-        marked.point_seq as session_first_seq,
-        row_number() over (partition by marked.worker_id order by marked.point_seq) as session_no,
-    from marked
-    where marked.starts_session
-),
-
 sessioned as (
-    select marked.*, starts.session_no, starts.session_first_seq,
+    select
+        marked.*,
+        sum(case when marked.starts_session then 1 else 0 end) over so_far as session_no,
+        max(case when marked.starts_session then marked.point_seq end) over so_far as session_first_seq,
     from marked
-    asof join starts
-        on starts.worker_id = marked.worker_id and marked.point_seq >= starts.session_first_seq
+    window so_far as (
+        partition by marked.worker_id order by marked.point_seq rows between unbounded preceding and current row
+    )
 ),
 
 positioned as (
