@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     )
     ingest_memory_limit: str = Field(
         "4GB", description="DuckDB memory_limit of the ingest's models, checks and the registries' copy into the analytics file (1GB while files are read); beyond it DuckDB spills "
-        "to a temporary folder inside the new version. The whole district ingest peaks at 6.7–7.6 GiB while files load, Polars keeping freed pages for polars_allocator's 30 s (5.6–5.9 GiB without; SPEC §9 asks ≤ 8 GiB).",
+        "to a temporary folder inside the new version. The whole district ingest peaks at 6.5–7.6 GiB while files load, Polars keeping freed pages for polars_allocator's 30 s (5.6–5.9 GiB without; SPEC §9 asks ≤ 8 GiB).",
     )
     ingest_parallel_load_mib: int = Field(
         6144,
