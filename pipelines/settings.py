@@ -66,8 +66,8 @@ class Settings(BaseSettings):
         description="Options for Polars' memory allocator (jemalloc) in the `cockpit` command's process, appended to "
         "_RJEM_MALLOC_CONF before Polars is imported (jemalloc takes an option's last value; empty: Polars' own, which hand "
         "freed pages back within 0.5–1 s). Freed pages are kept 30 s for the next file's frames instead of being faulted "
-        "in again (district load 113.0 → 96.5 s wall, 201.6 → 177.9 CPU s; ingest peak 5,718 → 6,684–7,223 MiB). Never handing "
-        "pages back peaked at 12,106 MiB.",
+        "in again (district load 113.0 → 96.5 s wall, 201.6 → 177.9 CPU s; ingest peak 5,718 → 6,684–7,223 MiB; 6,839–7,749 MiB with the "
+        "later changes, 6,228–6,391 MiB with 10 s instead). Never handing pages back peaked at 12,106 MiB.",
     )
     data_docs: bool = Field(True, description="Render Great Expectations Data Docs (HTML) after each run.")
     sla_response_hours_normal: float = Field(
