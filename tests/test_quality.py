@@ -433,3 +433,63 @@ def test_data_docs_are_built_for_a_relative_warehouse_path(tmp_path, monkeypatch
     (got,) = run_quality(con, "r-relative", settings, suites=suites)
     assert got["success"] is True
     assert (tmp_path / "wh" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").exists()
+
+
+def test_uniqueness_is_checked_on_a_fingerprint_and_a_failing_piece_on_its_values(tmp_path, monkeypatch):
+    """A keyed table's uniqueness expectations run on DuckDB's hash of the key's columns; where the hashes
+    repeat, the piece is checked again on its values, so a collision cannot fail a clean table and the
+    counts stored are the values' own. Nulls are left out as GX leaves them out: a single column's, and a
+    compound key's rows with every value missing (its default ``ignore_row_if``)."""
+    import duckdb
+    from conftest import make_settings
+
+    from expectations import runner
+    from expectations.runner import run_quality
+    from warehouse.build import ensure_tables
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_tables(con)
+    con.execute("create schema s")
+    con.execute(
+        """create table s.t as select * from (values
+        (1, 'a', 'x'), (2, null, null), (3, null, null), (null, 'b', 'y'), (null, 'c', 'y'), (6, 'a', 'z')) v(id, p, q)"""
+    )
+    suite = {
+        "table": "s.t",
+        "key": "p",
+        "expect": [
+            {"type": "expect_column_values_to_be_unique", "column": "id", "severity": "critical"},
+            {"type": "expect_compound_columns_to_be_unique", "column_list": ["p", "q"], "severity": "critical"},
+        ],
+    }
+    rechecked = []
+    made = runner._checkpoint
+    monkeypatch.setattr(
+        runner, "_checkpoint", lambda gx, ctx, ds, name, e: (rechecked.append(name) if name.endswith(".values") else None) or made(gx, ctx, ds, name, e)
+    )
+    settings = make_settings(tmp_path / "wh").model_copy(update={"quality_chunk_rows": 2, "data_docs": False})
+
+    def run(tag):
+        return [(q["expectation"], q["column"], q["unexpected_count"], q["element_count"], q["success"]) for q in run_quality(con, tag, settings, suites={"t": suite})]
+
+    clean = [
+        ("expect_column_values_to_be_unique", "id", 0, 6, True),
+        ("expect_compound_columns_to_be_unique", "p,q", 0, 6, True),
+    ]
+    assert run("r1") == clean and rechecked == []  # the nulls gave no repeated fingerprint
+    # every fingerprint the same: each piece with two rows or more is checked on its values, and passes
+    monkeypatch.setattr(runner, "_fingerprint_sql", lambda conf: "42")
+    assert run("r2") == clean and rechecked
+    # a real repeat fails with the values' counts: id 1 twice, (a, x) twice — in the same piece by the key p
+    con.execute("insert into s.t values (1, 'a', 'x')")
+    assert run("r3") == [
+        ("expect_column_values_to_be_unique", "id", 2, 7, False),
+        ("expect_compound_columns_to_be_unique", "p,q", 2, 7, False),
+    ]
+    monkeypatch.undo()
+    rechecked.clear()
+    monkeypatch.setattr(runner, "_checkpoint", lambda gx, ctx, ds, name, e: (rechecked.append(name) if name.endswith(".values") else None) or made(gx, ctx, ds, name, e))
+    assert run("r4") == [
+        ("expect_column_values_to_be_unique", "id", 2, 7, False),
+        ("expect_compound_columns_to_be_unique", "p,q", 2, 7, False),
+    ] and rechecked
