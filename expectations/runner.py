@@ -25,15 +25,20 @@ Tables are validated ``settings.quality_threads`` at a time (``run_quality``).
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import datetime
 import json
 import logging
 import os
 import re
+import tempfile
 import threading
+import time
 import tomllib
+import uuid
 import warnings
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -72,7 +77,7 @@ def load_suites(folder: Path = SUITES) -> dict[str, dict]:
     return suites
 
 
-def _context(root: Path):
+def gx_context(root: Path | None):
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("TQDM_DISABLE", "1")
     import great_expectations as gx
@@ -87,6 +92,11 @@ def _context(root: Path):
     # district run's quality step went to YAML. The suites are data here (expectations/*.toml), results
     # go to meta.quality_results, and Data Docs are still written to disk, for this run's results.
     ctx = gx.get_context(mode="ephemeral")
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    if root is None:  # a validating thread's or worker's context: its results go to the run's context for the docs
+        return gx, ctx
     # absolute: GX refuses a relative base directory when the site is built (the default warehouse,
     # warehouse_data, is relative to where the CLI runs)
     docs = (root / "gx" / "uncommitted" / "data_docs" / "local_site").resolve()
@@ -99,9 +109,6 @@ def _context(root: Path):
             "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs)},
         },
     )
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     return gx, ctx
 
 
@@ -214,15 +221,15 @@ def _chunks(con, table: str, select: str, key: str | None, chunk_rows: int, rows
             rows += batch.num_rows
             while rows >= chunk_rows:
                 whole = pa.Table.from_batches(buf, schema=reader.schema)
-                yield i, parts, _frame(whole.slice(0, chunk_rows))
+                yield i, parts, whole.slice(0, chunk_rows)
                 i += 1
                 rest = whole.slice(chunk_rows)
                 buf, rows = rest.to_batches(), rest.num_rows
         if rows:
-            yield i, parts, _frame(pa.Table.from_batches(buf, schema=reader.schema))
+            yield i, parts, pa.Table.from_batches(buf, schema=reader.schema)
         return
     for i in range(parts):
-        yield i, parts, _frame(con.sql(f"select {select} from {table} {_piece(key, i, parts)}").to_arrow_table())
+        yield i, parts, con.sql(f"select {select} from {table} {_piece(key, i, parts)}").to_arrow_table()
 
 
 def _piece(key: str | None, i: int, parts: int) -> str:
@@ -261,95 +268,242 @@ def _checkpoint(gx, ctx, ds, name: str, expectations: list):
     return ctx.checkpoints.add_or_update(gx.Checkpoint(name=name, validation_definitions=[vd], actions=[]))
 
 
-class _Workers:
-    """One GX context (and pandas data source) per validating thread: a data source's execution engine holds
-    the batch it is validating, so threads must not share one. ``contexts`` lists them for the Data Docs."""
+_LOCAL = threading.local()  # per validating thread (in a worker process, its one thread): a GX context and its checkpoints
+_POOL: list = [None, 0]  # the worker processes (a ProcessPoolExecutor) and how many
 
-    def __init__(self, root: Path):
-        self.root, self.local, self.lock, self.contexts = root, threading.local(), threading.Lock(), []
 
-    def get(self):
-        if not hasattr(self.local, "gx"):
-            gx, ctx = _context(self.root)
-            self.local.gx = gx, ctx, ctx.data_sources.add_or_update_pandas("warehouse")
-            with self.lock:
-                self.contexts.append(ctx)
-        return self.local.gx
+def _gx_here():
+    """This thread's GX context, pandas data source and checkpoints by name. A data source's execution engine
+    holds the batch it is validating, so threads must not share one."""
+    if not hasattr(_LOCAL, "gx"):
+        gx, ctx = gx_context(None)
+        _LOCAL.gx = gx, ctx, ctx.data_sources.add_or_update_pandas("warehouse"), {}
+    return _LOCAL.gx
+
+
+def _worker_start(parent: int) -> None:
+    """A worker process's start: GX imported and its context made at once (beside the ingest's models, not
+    at the first suite), and the process ends when its parent has gone (a killed ingest leaves
+    no worker waiting on the pool's queue, which the other workers hold open)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+    _gx_here()
+
+
+def _ready() -> int:
+    return os.getpid()
+
+
+def gx_pool(workers: int):
+    """The GX worker processes, ``workers`` of them, started once per process (spawned: each imports GX in
+    ``_worker_start``) and reused by later runs in the same process (the tests'). ``run_ingest`` asks for them
+    as the models start, so that GX is imported beside them. Why processes: GX's pandas path spends much of its
+    time in Python, under one lock per process; on the district warehouse the suites took 39.6–41.8 s in two
+    threads of one process, 33.2–36.8 s with two workers, 3.7 s of it starting them (README)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with _POOL_LOCK:
+        pool, size = _POOL
+        if pool is None or size != workers or pool._broken:  # noqa: SLF001 — a worker died: start afresh
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
+            pool = ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_start, initargs=(os.getpid(),)
+            )
+            for _ in range(workers):  # every worker starts now (one per task waiting), not at the first suite
+                pool.submit(_ready)
+            _POOL[:] = [pool, workers]
+        return pool
+
+
+_POOL_LOCK = threading.Lock()
+# at exit the workers are told to stop and waited for, so that a parent's CPU time counts theirs (wait4)
+atexit.register(lambda: _POOL[0] and _POOL[0].shutdown(wait=True, cancel_futures=True))
+_WORKER_CPU: dict[int, float] = {}  # per worker process: the CPU seconds it had used by its latest result
+
+
+def worker_cpu_seconds() -> float:
+    """CPU seconds the GX worker processes have used so far (start included), as their results reported."""
+    return sum(_WORKER_CPU.values())
+
+
+def _checkpoint_here(part: str, items: list[tuple[int, dict, bool]]):
+    """This thread's checkpoint of ``items`` (position, expectation, fingerprinted) named ``part``: made once
+    and reused for every chunk while the same expectations go by that name."""
+    gx, ctx, ds, made = _gx_here()
+    conf_key = json.dumps(items, sort_keys=True, default=str)
+    if made.get(part, (None,))[0] != conf_key:
+        made[part] = conf_key, _checkpoint(gx, ctx, ds, part, [_expectation(conf, j, fp) for j, conf, fp in items])
+    return made[part][1]
+
+
+def _handover(table: pa.Table) -> str:
+    """``table`` written to a file in shared memory (``/dev/shm`` where there is one) as Arrow IPC, for a worker
+    to map: pickling it through the pool's pipe copied every chunk three times (the quality step's process
+    spent more CPU on copies and page faults than on DuckDB's reads)."""
+    path = os.path.join(_handover_folder(), f"cockpit-gx-{os.getpid()}-{uuid.uuid4().hex}.arrow")
+    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    return path
+
+
+def _handover_folder() -> str:
+    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
+
+
+def _discard(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def sweep_handovers() -> None:
+    """Remove the chunk files of processes that are gone (a killed ingest's, waiting in its pool's queue)."""
+    for path in Path(_handover_folder()).glob("cockpit-gx-*.arrow"):
+        pid = path.name.split("-")[2]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists() and Path("/proc/self").exists():
+            _discard(str(path))
+
+
+def _taken(path: str) -> pa.Table:
+    """The table ``_handover`` wrote, mapped (not copied); the file is removed at once (the mapping stays)."""
+    with pa.memory_map(path) as source:
+        table = pa.ipc.open_file(source).read_all()
+    os.unlink(path)
+    return table
+
+
+def _validate(groups: list, table: pa.Table | str, run_name: str, run_time, docs: bool):
+    """Validate one chunk (an Arrow table): per group (checkpoint name, its columns, its expectations), GX on a
+    frame of those columns. Returns (position, result summary) pairs, and for the Data Docs the validation
+    results by key and the suites, when ``docs``. Runs in a worker process, or in a thread of this one."""
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    df = _frame(_taken(table) if isinstance(table, str) else table)
+    del table
+    run = RunIdentifier(run_name=run_name, run_time=run_time)
+    summaries, results, suites = [], [], []
+    for part, cols, items in groups:
+        checkpoint = _checkpoint_here(part, items)
+        out = checkpoint.run(batch_parameters={"dataframe": df[list(cols)] if cols else df}, run_id=run)
+        for key, vr in out.run_results.items():
+            summaries.extend((x.expectation_config.meta["position"], _summary(x)) for x in vr.results)
+            if docs:
+                results.append((key, vr))
+        if docs:
+            suites.extend(vd.suite for vd in checkpoint.validation_definitions)
+    return summaries, results, suites, (os.getpid(), time.process_time())
 
 
 def _suite_results(
-    con: duckdb.DuckDBPyConnection, name: str, spec: dict, rows: int, run_id: str, run_time, chunk_rows: int, workers: _Workers
+    con: duckdb.DuckDBPyConnection, name: str, spec: dict, rows: int, run_id: str, run_time, chunk_rows: int, pool, docs: list
 ) -> list[dict]:
-    """The results of one suite's expectations (not its reconciliations) on the ``rows`` rows of its table, on
-    this thread's GX context and a cursor of its own."""
-    from great_expectations.core.run_identifier import RunIdentifier
-
+    """The results of one suite's expectations (not its reconciliations) on the ``rows`` rows of its table: this
+    thread reads the chunks on a cursor of its own and hands each to a worker process of ``pool`` (or, with
+    no pool, validates it here). What the Data Docs need is added to ``docs``."""
     confs = spec["expect"]
     agg: dict[int, dict] = {}
     if rows == 0:
         for j, conf in enumerate(confs):
             agg[j] = _result(conf["type"], _column_of(conf), conf["severity"], observed="empty table")
         return [a | {"suite": name} for _, a in sorted(agg.items())]
-    gx, ctx, ds = workers.get()
-    checkpoints = []
     # a small table is validated as one frame by one checkpoint: each checkpoint costs GX 20–50 ms of Python
     # bookkeeping per run and per chunk, more than copying a small frame's columns for every expectation
     whole = rows <= min(WHOLE_FRAME_ROWS, chunk_rows)
     # uniqueness on a fingerprint of the key (``_fingerprint_sql``) where a failing piece can be read again:
     # a keyed table's pieces, or a whole one's; a small table's one frame has the values themselves
     fingerprint = not whole and bool(spec.get("key") or spec.get("whole"))
-    groups = {(): list(range(len(confs)))} if whole else _column_groups(confs, fingerprint)
+    column_groups = {(): list(range(len(confs)))} if whole else _column_groups(confs, fingerprint)
 
     def part_name(cols) -> str:
         return name if not cols else f"{name}.{re.sub(r'[^A-Za-z0-9_]+', '_', '+'.join(cols)).strip('_')}"
 
-    for cols, idxs in groups.items():
-        made = _checkpoint(gx, ctx, ds, part_name(cols), [_expectation(confs[j], j, fingerprint) for j in idxs])
-        checkpoints.append((list(cols), made))
-    exact: dict[int, object] = {}  # per fingerprinted expectation, a checkpoint of it on its own values
+    groups = [(part_name(cols), cols, [(j, confs[j], fingerprint) for j in idxs]) for cols, idxs in column_groups.items()]
+
+    def start(groups, table, run_name) -> Future:
+        """Validation of a chunk, begun: in a worker process while this thread reads the next chunk."""
+        args = (groups, table, run_name, run_time, docs is not None)
+        if pool:
+            path = _handover(table)
+            try:
+                begun = pool.submit(_validate, groups, path, run_name, run_time, docs is not None)
+            except BaseException:
+                _discard(path)
+                raise
+            begun.add_done_callback(lambda _: _discard(path))  # a worker that failed may have left it
+            return begun
+        done: Future = Future()
+        done.set_result(_validate(*args))
+        return done
+
+    def summaries(begun: Future) -> list:
+        out, results, suites, (pid, cpu) = begun.result()
+        if pool:
+            _WORKER_CPU[pid] = max(cpu, _WORKER_CPU.get(pid, 0.0))
+        if docs is not None:
+            docs.append((results, suites))
+        return out
+
+    table = spec.get("table", f"staging.{name}")
+    key = spec.get("key")
+
+    def finish(begun: Future, i: int, parts: int, run_name: str) -> None:
+        for j, summary in summaries(begun):
+            if not (summary["stands_for"] and not summary["success"]):
+                _merge(agg, j, summary)
+                continue
+            # two equal fingerprints, a repeat or a collision: this piece's values decide
+            own = _columns_used({"expect": [confs[j]]})
+            select = ", ".join(f'"{c}"' for c in own)
+            values = cur.sql(f"select {select} from {table} {_piece(key, i, parts)}").to_arrow_table()
+            for j2, exact in summaries(start([(part_name(own) + ".values", tuple(own), [(j, confs[j], False)])], values, run_name)):
+                _merge(agg, j2, exact)
+
     cur = con.cursor()
     try:
-        table = spec.get("table", f"staging.{name}")
         size = max(rows, 1) if spec.get("whole") else chunk_rows
-        key = spec.get("key")
-        for i, parts, df in _chunks(cur, table, _select_list(spec, fingerprint), key, size, rows):
-            run = RunIdentifier(run_name=run_id + (f"-part{i + 1}of{parts}" if parts > 1 else ""), run_time=run_time)
-            for cols, checkpoint in checkpoints:
-                out = checkpoint.run(batch_parameters={"dataframe": df[cols] if cols else df}, run_id=run)
-                for vr in out.run_results.values():
-                    for x in vr.results:
-                        j = x.expectation_config.meta["position"]
-                        if not (x.expectation_config.meta.get("stands_for") and not x.success):
-                            _merge(agg, j, x)
-                            continue
-                        # two equal fingerprints, a repeat or a collision: this piece's values decide
-                        own = _columns_used({"expect": [confs[j]]})
-                        if j not in exact:
-                            exact[j] = _checkpoint(gx, ctx, ds, part_name(own) + ".values", [_expectation(confs[j], j)])
-                        select = ", ".join(f'"{c}"' for c in own)
-                        values = _frame(cur.sql(f"select {select} from {table} {_piece(key, i, parts)}").to_arrow_table())
-                        for vr2 in exact[j].run(batch_parameters={"dataframe": values}, run_id=run).run_results.values():
-                            for x2 in vr2.results:
-                                _merge(agg, j, x2)
+        previous = None
+        # chunk i + 1 is read while chunk i is validated: reading and validating one after the other left the
+        # worker idle while this thread read (person_tags: 0.7–2.3 s per chunk against 1.2–3.7 s of GX)
+        for i, parts, chunk in _chunks(cur, table, _select_list(spec, fingerprint), key, size, rows):
+            run_name = run_id + (f"-part{i + 1}of{parts}" if parts > 1 else "")
+            begun = start(groups, chunk, run_name)
+            del chunk
+            if previous:
+                finish(*previous)
+            previous = begun, i, parts, run_name
+        if previous:
+            finish(*previous)
     finally:
         cur.close()
     return [a | {"suite": name} for _, a in sorted(agg.items())]
 
 
 def run_quality(
-    con: duckdb.DuckDBPyConnection, run_id: str, settings, progress=None, suites: dict[str, dict] | None = None
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    settings,
+    progress=None,
+    suites: dict[str, dict] | None = None,
+    context: Future | None = None,
 ) -> list[dict]:
     """Validate every suite (by default ``expectations/*.toml``) against this version; write
     ``meta.quality_results``; return one dict per expectation, in the suites' order.
 
-    The suites' expectations run on ``settings.quality_threads`` threads, the biggest table first, each
-    thread on a GX context of its own: GX's pandas work is mostly NumPy and Arrow, which let go of Python's
-    lock, so two threads validate two tables at once (the staging tickets' and person_tags' suites:
-    13.7 s one after the other, 8.3 s side by side). The reconciliations' counts run on the pool beside the
-    suites, the scans (DuckDB on both cores) last, once the registries' copy into the analytics file beside the suites is done."""
-    gx, ctx = _context(Path(settings.warehouse))  # Data Docs go to <warehouse>/gx/uncommitted/data_docs/
-    from great_expectations.core.run_identifier import RunIdentifier
-
+    ``settings.quality_threads`` suites are validated at a time, the biggest table first: a thread of this
+    process per suite reads its chunks from DuckDB and hands each, as Arrow, to one of as many GX worker
+    processes (``gx_pool``; with ``settings.quality_processes`` off, the thread validates it itself, on a GX
+    context of its own). The reconciliations' counts run beside the suites, the scans (DuckDB on both cores)
+    last, once the registries' copy into the analytics file beside the suites is done. ``context``: this process's
+    own GX context (``gx_context`` of the warehouse), for the reconciliations and the Data Docs, if it is being made
+    already (``run_ingest`` makes it beside the models); it must be ready before the workers' results come back,
+    which unpickles GX's classes (two threads importing GX at once failed on its circular imports)."""
+    gx, ctx = context.result() if context is not None else gx_context(Path(settings.warehouse))
     # GX reads a run name without a run time as a date (dateutil): "…-3851ad" became the year 1 AD at
     # UTC-38:51 and failed one run in about a thousand. The run time is given, so the name is only a name.
     run_time = datetime.datetime.now(datetime.UTC)
@@ -358,13 +512,7 @@ def run_quality(
     results: list[dict] = []
     recon_frame: dict[str, list] = {}
     recon_expectations, recon_suite_of = [], []
-
-    def pair(name: str, check: dict, left_value, right_value) -> None:
-        left, right = f"{name}: {check['name']} (left)", f"{name}: {check['name']} (right)"
-        recon_frame[left], recon_frame[right] = [left_value], [right_value]
-        meta = {"severity": check["severity"], "name": check["name"], "position": len(recon_expectations)}
-        recon_expectations.append(gx.expectations.ExpectColumnPairValuesToBeEqual(column_A=left, column_B=right, meta=meta))
-        recon_suite_of.append(name)
+    docs: list | None = [] if settings.data_docs else None
 
     def reconcile_counts() -> list[tuple]:
         cur = con.cursor()
@@ -379,27 +527,40 @@ def run_quality(
 
     tables = {n: s.get("table", f"staging.{n}") for n, s in suites.items() if s.get("expect")}
     rows = {n: con.execute(f"select count(*) from {t}").fetchall()[0][0] for n, t in tables.items()}
-    workers = _Workers(Path(settings.warehouse))
-    pool = ThreadPoolExecutor(max_workers=max(1, settings.quality_threads), thread_name_prefix="quality")
+    workers = max(1, settings.quality_threads)
+    processes = gx_pool(workers) if settings.quality_processes else None
+    if processes:
+        sweep_handovers()
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="quality")
     try:
-        # the reconciliations' counts (DuckDB; district: 2.0 s, 1.2 of it the distinct loaded ticket ids) on a
-        # thread of the pool, beside the first suite's GX work rather than before every suite
-        counts = pool.submit(reconcile_counts)
         futures = [
             pool.submit(
-                _suite_results, con, n, suites[n], rows[n], run_id, run_time, settings.quality_chunk_rows, workers
+                _suite_results, con, n, suites[n], rows[n], run_id, run_time, settings.quality_chunk_rows, processes, docs
             )
             for n in sorted(tables, key=lambda n: -rows[n])
         ]
+        # the reconciliations' counts (DuckDB; district: 2.0 s, 1.2 of it the distinct loaded ticket ids) beside
+        # the first suites' GX work rather than before every suite
+        counts = pool.submit(reconcile_counts)
         if progress:
             for f in futures:
                 f.add_done_callback(lambda _: progress.advance(task))
         for f in futures:
             results.extend(f.result())
-        for name, r, left, right in counts.result():
-            pair(name, r, left, right)
+        counted = counts.result()
     finally:  # an error leaves no suite running on the connection
         pool.shutdown(wait=True, cancel_futures=True)
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    def pair(name: str, check: dict, left_value, right_value) -> None:
+        left, right = f"{name}: {check['name']} (left)", f"{name}: {check['name']} (right)"
+        recon_frame[left], recon_frame[right] = [left_value], [right_value]
+        meta = {"severity": check["severity"], "name": check["name"], "position": len(recon_expectations)}
+        recon_expectations.append(gx.expectations.ExpectColumnPairValuesToBeEqual(column_A=left, column_B=right, meta=meta))
+        recon_suite_of.append(name)
+
+    for name, r, left, right in counted:
+        pair(name, r, left, right)
     scans = [(name, sc) for name, spec in suites.items() for sc in spec.get("scan", [])]
     for schema in dict.fromkeys(sc["schema"] for _, sc in scans):  # every pattern of a schema in one pass
         mine = [(name, sc) for name, sc in scans if sc["schema"] == schema]
@@ -415,7 +576,7 @@ def run_quality(
         agg = {}
         for vr in out.run_results.values():
             for x in vr.results:
-                _merge(agg, x.expectation_config.meta["position"], x)
+                _merge(agg, x.expectation_config.meta["position"], _summary(x))
         for j, a in sorted(agg.items()):
             a["suite"] = recon_suite_of[j]
             a["expectation"] = "reconcile"
@@ -425,13 +586,12 @@ def run_quality(
     rank = {name: k for k, name in enumerate(suites)}
     results.sort(key=lambda a: (a["expectation"] == "reconcile", rank[a["suite"]]))  # stable within a suite
     _store(con, run_id, results)
-    if settings.data_docs:
-        for other in workers.contexts:  # every thread's suites and results, in one site
-            for suite in other.suites.all():
+    if docs is not None:  # every chunk's results and the suites behind them, in one site
+        for chunk_results, chunk_suites in docs:
+            for suite in chunk_suites:
                 ctx.suites.add_or_update(suite)
-            store = other.validation_results_store
-            for key in store.list_keys():
-                ctx.validation_results_store.set(key, store.get(key))
+            for key, vr in chunk_results:
+                ctx.validation_results_store.set(key, vr)
         ctx.build_data_docs()
     return results
 
@@ -509,26 +669,39 @@ def _result(expectation: str, column, severity: str, observed=None) -> dict:
     }
 
 
-def _merge(agg: dict[int, dict], j: int, x) -> None:
+def _summary(x) -> dict:
+    """What is kept of one GX expectation result (plain values: it comes back from a worker process)."""
     conf = x.expectation_config
     res = x.result or {}
-    column = _column_of(conf.kwargs)
     meta = conf.meta or {}
-    if "name" in meta:
-        column = meta["name"]
-    kind = meta.get("stands_for", conf.type)  # a fingerprint's check is stored as the expectation it stands for
-    column = meta.get("column", column)
-    a = agg.setdefault(j, _result(kind, column, meta.get("severity", "warning")))
-    a["success"] = a["success"] and bool(x.success)
-    a["unexpected_count"] += int(res.get("unexpected_count") or 0)
-    a["element_count"] += int(res.get("element_count") or 0)
-    if res.get("observed_value") is not None:
-        a["observed"] = str(res["observed_value"])
-    if not x.success and res.get("partial_unexpected_list"):
-        a["details"] = (a["details"] + [str(v) for v in res["partial_unexpected_list"][:5]])[:10]
-    if x.exception_info and x.exception_info.get("raised_exception"):
+    error = x.exception_info.get("exception_message") if x.exception_info and x.exception_info.get("raised_exception") else None
+    return {
+        "expectation": meta.get("stands_for", conf.type),  # a fingerprint's check is stored as the expectation it stands for
+        "stands_for": bool(meta.get("stands_for")),
+        "column": meta.get("column", meta.get("name", _column_of(conf.kwargs))),
+        "severity": meta.get("severity", "warning"),
+        "success": bool(x.success),
+        "unexpected_count": int(res.get("unexpected_count") or 0),
+        "element_count": int(res.get("element_count") or 0),
+        "observed": None if res.get("observed_value") is None else str(res["observed_value"]),
+        "unexpected": [str(v) for v in (res.get("partial_unexpected_list") or [])[:5]],
+        "error": None if error is None else str(error)[:300],
+    }
+
+
+def _merge(agg: dict[int, dict], j: int, s: dict) -> None:
+    """Add one chunk's result summary (``_summary``) of expectation ``j`` to its total."""
+    a = agg.setdefault(j, _result(s["expectation"], s["column"], s["severity"]))
+    a["success"] = a["success"] and s["success"]
+    a["unexpected_count"] += s["unexpected_count"]
+    a["element_count"] += s["element_count"]
+    if s["observed"] is not None:
+        a["observed"] = s["observed"]
+    if not s["success"] and s["unexpected"]:
+        a["details"] = (a["details"] + s["unexpected"])[:10]
+    if s["error"] is not None:
         a["success"] = False
-        a["details"].append(str(x.exception_info.get("exception_message"))[:300])
+        a["details"].append(s["error"])
 
 
 def _store(con: duckdb.DuckDBPyConnection, run_id: str, results: list[dict]) -> None:

@@ -83,8 +83,11 @@ class RunResult:
 
 
 def _cpu_seconds() -> float:
+    """This process's CPU seconds and its GX workers' (``expectations.runner.gx_pool``)."""
+    from expectations.runner import worker_cpu_seconds
+
     use = resource.getrusage(resource.RUSAGE_SELF)
-    return use.ru_utime + use.ru_stime
+    return use.ru_utime + use.ru_stime + worker_cpu_seconds()
 
 
 def _fault(stage: str) -> None:
@@ -442,7 +445,11 @@ def run_ingest(
     progress: Progress | None = None,
 ) -> RunResult:
     """Ingest ``inbox`` into a new version of ``settings.warehouse`` and publish it if the quality gate passes."""
-    from expectations.runner import run_quality  # GX is heavy to import; only a run needs it
+    from expectations.runner import (  # GX is heavy to import; only a run needs it
+        gx_context,
+        gx_pool,
+        run_quality,
+    )
 
     started = datetime.now()
     root = Path(settings.warehouse)
@@ -519,6 +526,14 @@ def run_ingest(
                 raise InboxError("\n".join(result.errors))
             if progress:
                 task2 = progress.add_task("构建模型 (models)", total=None)
+            # the GX workers start now and import GX beside the models (not beside the load, whose memory peak is
+            # the run's), and this process's GX context (the reconciliations, the Data Docs) is made beside them
+            # too: the models are DuckDB's work, which lets go of Python's lock
+            if settings.quality_processes:
+                gx_pool(max(1, settings.quality_threads))
+            making = ThreadPoolExecutor(1, thread_name_prefix="gx")
+            context = making.submit(gx_context, root)
+            making.shutdown(wait=False)
             con.execute(f"set memory_limit = '{settings.ingest_memory_limit}'")
             write_params(con, as_of, settings)
             load_frozen(con, settings.warehouse)
@@ -531,7 +546,7 @@ def run_ingest(
             # the quality suites
             copier = _Copier(con)
             try:
-                result.quality = run_quality(con, run_id, settings, progress=progress)
+                result.quality = run_quality(con, run_id, settings, progress=progress, context=context)
             finally:
                 lap("quality")
                 copier.join()

@@ -42,8 +42,15 @@ class Settings(BaseSettings):
     quality_threads: int = Field(
         2,
         ge=1,
-        description="Threads validating the quality suites, each table by one thread on a GX context of its own "
-        "(GX's pandas work is mostly NumPy and Arrow, which release Python's lock); 1 validates one table at a time.",
+        description="How many quality suites are validated at once: a thread per suite reads its table's chunks and "
+        "hands them to as many GX worker processes (quality_processes); 1 validates one table at a time.",
+    )
+    quality_processes: bool = Field(
+        True,
+        description="Validate in GX worker processes, started when the ingest starts so that GX is imported beside the "
+        "load; off, each thread validates on a GX context of its own in the ingest's process (GX's pandas path is much "
+        "Python under one lock: the district suites took about half again as long in two threads as in two processes). "
+        "Off is for a debugger or a profiler inside one process.",
     )
     ingest_memory_limit: str = Field(
         "4GB", description="DuckDB memory_limit of the ingest's models, checks and the registries' copy into the analytics file (1GB while files are read); beyond it DuckDB spills "

@@ -122,14 +122,14 @@ def test_chunks_cover_every_row_once_and_keep_a_keys_rows_together():
     kept = [i for i in range(100) if not 20 <= i <= 39]
     pieces = list(_chunks(con, "t", "i", None, 15))
     assert [p[1] for p in pieces] == [6] * 6  # ceil(80 / 15)
-    assert sorted(v for _, _, df in pieces for v in df["i"]) == kept  # each row once, none lost in the gap
-    by_key = [set(df["k"]) for _, _, df in _chunks(con, "t", "i, k", "k", 15)]
+    assert sorted(v for _, _, t in pieces for v in t["i"].to_pylist()) == kept  # each row once, none lost in the gap
+    by_key = [set(t["k"].to_pylist()) for _, _, t in _chunks(con, "t", "i, k", "k", 15)]
     assert len(by_key) == 6 and set().union(*by_key) == {f"k{j}" for j in range(7)}
     assert sum(len(s) for s in by_key) == 7  # no key in two pieces, so uniqueness holds across the table
     con.execute("create view v as select * from t")  # a view has no row ids: streamed in pieces instead
     streamed = list(_chunks(con, "v", "i", None, 15))
     assert [(p[1], len(p[2])) for p in streamed] == [(6, 15)] * 5 + [(6, 5)]
-    assert sorted(v for _, _, df in streamed for v in df["i"]) == kept
+    assert sorted(v for _, _, t in streamed for v in t["i"].to_pylist()) == kept
     con.execute("create table e (i int)")
     assert [(p[1], len(p[2])) for p in _chunks(con, "e", "i", None, 15)] == [(1, 0)]
 
@@ -258,7 +258,9 @@ def test_every_expectation_type_counts_as_by_hand_across_chunks(tmp_path, monkey
             ],
         },
     }
-    settings = make_settings(tmp_path / "wh").model_copy(update={"quality_chunk_rows": 2})
+    # as given: in the GX worker processes; reversed (a patch this process's GX sees): in threads of this process
+    processes = gx_order == "as given"
+    settings = make_settings(tmp_path / "wh").model_copy(update={"quality_chunk_rows": 2, "quality_processes": processes})
     results = run_quality(con, "r1", settings, suites=suites)
     got = [(q["suite"], q["expectation"], q["column"], q["unexpected_count"], q["success"]) for q in results]
     assert got == [
@@ -288,7 +290,7 @@ def test_every_expectation_type_counts_as_by_hand_across_chunks(tmp_path, monkey
     names = []
     made = runner._checkpoint
     monkeypatch.setattr(runner, "_checkpoint", lambda gx, ctx, ds, name, e: names.append(name) or made(gx, ctx, ds, name, e))
-    whole = run_quality(con, "r1w", make_settings(tmp_path / "wh"), suites=suites)
+    whole = run_quality(con, "r1w", make_settings(tmp_path / "wh").model_copy(update={"quality_processes": False}), suites=suites)
     assert names == ["t", "reconciliation"]  # the empty table passes vacuously, with no checkpoint
     assert [(q["suite"], q["expectation"], q["column"], q["unexpected_count"], q["success"]) for q in whole] == got
     # (the unexpected values listed are the same values, but their text follows each frame's dtypes: 50 in
@@ -467,7 +469,7 @@ def test_uniqueness_is_checked_on_a_fingerprint_and_a_failing_piece_on_its_value
     monkeypatch.setattr(
         runner, "_checkpoint", lambda gx, ctx, ds, name, e: (rechecked.append(name) if name.endswith(".values") else None) or made(gx, ctx, ds, name, e)
     )
-    settings = make_settings(tmp_path / "wh").model_copy(update={"quality_chunk_rows": 2, "data_docs": False})
+    settings = make_settings(tmp_path / "wh").model_copy(update={"quality_chunk_rows": 2, "data_docs": False, "quality_processes": False})
 
     def run(tag):
         return [(q["expectation"], q["column"], q["unexpected_count"], q["element_count"], q["success"]) for q in run_quality(con, tag, settings, suites={"t": suite})]
@@ -493,3 +495,47 @@ def test_uniqueness_is_checked_on_a_fingerprint_and_a_failing_piece_on_its_value
         ("expect_column_values_to_be_unique", "id", 2, 7, False),
         ("expect_compound_columns_to_be_unique", "p,q", 2, 7, False),
     ] and rechecked
+
+
+def test_gx_workers_end_with_their_parent_and_leave_no_chunk_files():
+    """A killed ingest leaves no GX worker behind (each watches its parent; the pool's queue alone would keep it
+    waiting) and no chunk file in shared memory once a later run sweeps; a finished run leaves none of its own."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from expectations import runner
+
+    code = (
+        "import os, sys\n"
+        "from expectations.runner import gx_pool, _ready\n"
+        "if __name__ == '__main__':\n"
+        "    pool = gx_pool(1)\n"
+        "    print(pool.submit(_ready).result(), flush=True)\n"
+        "    open(os.path.join(sys.argv[1], f'cockpit-gx-{os.getpid()}-left.arrow'), 'w').close()\n"
+        "    os.kill(os.getpid(), 9)\n"
+    )
+    folder = runner._handover_folder()
+    proc = subprocess.Popen([sys.executable, "-c", code, folder], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == -signal.SIGKILL, err
+    worker = int(out.split()[0])
+
+    def alive(pid: int) -> bool:
+        try:
+            return open(f"/proc/{pid}/stat").read().split()[2] != "Z"
+        except FileNotFoundError:
+            return False
+
+    for _ in range(50):  # the worker looks for its parent once a second
+        if not alive(worker):
+            break
+        time.sleep(0.2)
+    assert not alive(worker), f"GX worker {worker} outlived its parent"
+    left = os.path.join(folder, f"cockpit-gx-{proc.pid}-left.arrow")
+    assert os.path.exists(left)
+    runner.sweep_handovers()
+    assert not os.path.exists(left)
+    assert not [p for p in os.listdir(folder) if p.startswith(f"cockpit-gx-{os.getpid()}-")]  # this process's runs took theirs
