@@ -32,10 +32,12 @@ import json
 import logging
 import os
 import re
+import sys
 import tempfile
 import threading
 import time
 import tomllib
+import types
 import uuid
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -316,8 +318,16 @@ def gx_pool(workers: int):
             pool = ProcessPoolExecutor(
                 workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_start, initargs=(os.getpid(),)
             )
-            for _ in range(workers):  # every worker starts now (one per task waiting), not at the first suite
-                pool.submit(_ready)
+            # a spawned process runs the parent's main script again unless told otherwise: the CLI's (typer,
+            # Polars: memory for nothing), or app.py where a Streamlit test ran it in this process (it failed)
+            main = sys.modules.get("__main__")
+            sys.modules["__main__"] = types.ModuleType("__main__")
+            try:
+                for _ in range(workers):  # every worker starts now (one per task waiting), not at the first suite
+                    pool.submit(_ready)
+            finally:
+                if main is not None:
+                    sys.modules["__main__"] = main
             _POOL[:] = [pool, workers]
         return pool
 

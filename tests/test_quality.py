@@ -539,3 +539,26 @@ def test_gx_workers_end_with_their_parent_and_leave_no_chunk_files():
     runner.sweep_handovers()
     assert not os.path.exists(left)
     assert not [p for p in os.listdir(folder) if p.startswith(f"cockpit-gx-{os.getpid()}-")]  # this process's runs took theirs
+
+
+def test_gx_workers_do_not_run_the_parents_main_script(tmp_path):
+    """Spawned workers would run the parent's main script again as ``__mp_main__`` — the CLI's, or app.py after a
+    Streamlit test ran it, which failed every worker: the pool starts them without it."""
+    import os
+    import subprocess
+    import sys
+
+    marker = tmp_path / "ran"
+    script = tmp_path / "main_script.py"
+    script.write_text(
+        "import sys\n"
+        "if __name__ != '__main__':\n"
+        f"    open({str(marker)!r}, 'a').write(__name__ + '\\n')\n"
+        "else:\n"
+        "    from expectations.runner import gx_pool, _ready\n"
+        "    print(gx_pool(1).submit(_ready).result())\n"
+    )
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=os.getcwd(), env=os.environ | {"PYTHONPATH": os.getcwd()})
+    assert proc.returncode == 0, proc.stderr
+    assert int(proc.stdout.split()[-1]) > 0
+    assert not marker.exists(), marker.read_text()
