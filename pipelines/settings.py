@@ -47,9 +47,9 @@ class Settings(BaseSettings):
     )
     quality_processes: bool = Field(
         True,
-        description="Validate in GX worker processes, started when the ingest starts so that GX is imported beside the "
-        "load; off, each thread validates on a GX context of its own in the ingest's process (GX's pandas path is much "
-        "Python under one lock: the district suites took about half again as long in two threads as in two processes). "
+        description="Validate in GX worker processes, started as the models start so that GX is imported beside them; "
+        "off, each thread validates on a GX context of its own in the ingest's process (GX's pandas path is much "
+        "Python under one lock: the district suites took 39.6–41.8 s in two threads, 33.2–36.8 s in two processes). "
         "Off is for a debugger or a profiler inside one process.",
     )
     ingest_memory_limit: str = Field(
