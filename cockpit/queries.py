@@ -274,16 +274,7 @@ class TagFilter:
         }
 
 
-# the tags of a mart.person_profile row aliased ``profile``, by name and sorted by name (the dictionary numbers
-# the tags in name order), read off its bits for the rows shown: a page of 100 in about 10 ms; naming all 1M
-# district people's tags when the mart was built took 5.5 s
 TAG_WORDS = 8  # person_profile's tag_bits_0 … tag_bits_7
-PROFILE_TAGS = (
-    "coalesce((select string_agg(dictionary.tag, '、' order by dictionary.word, dictionary.bit) "
-    "from mart.tag_dictionary as dictionary where ((case dictionary.word "
-    + " ".join(f"when {w} then profile.tag_bits_{w}" for w in range(TAG_WORDS))
-    + " end) >> dictionary.bit) & 1 = 1), '')"
-)
 
 
 # (warehouse, version) → (tag → (word, bit), (word, bit) → tag)
@@ -317,8 +308,8 @@ def _tag_masks(wh: Warehouse, tags: tuple[str, ...]) -> tuple[dict[int, int], bo
 
 
 def _tag_text(names: dict[tuple[int, int], str], words: list[int | None]) -> str:
-    """A person's tags by name from their tag words, in the dictionary's (name) order, as PROFILE_TAGS names them;
-    ``names``: ``_tag_dictionary(wh, by_place=True)``."""
+    """A person's tags by name from their tag words, in the dictionary's order (it numbers the tags in name
+    order); ``names``: ``_tag_dictionary(wh, by_place=True)``."""
     out = []
     for word, value in enumerate(words):
         v = (value or 0) & ((1 << 64) - 1)
@@ -389,8 +380,9 @@ def tag_filter_list(wh: Warehouse, scope: Scope, f: TagFilter, limit: int = 100,
         f"{join} order by profile.grid_code, profile.household_id, profile.person_key",
         p + [limit, offset],
     )
-    # the tags named from the page's own words here (the dictionary read once per version): PROFILE_TAGS' join
-    # of each row's words to the dictionary took 10.4 of the district page's 16.7 ms
+    # the tags named from the page's own words here (the dictionary read once per version): the same names by a
+    # SQL join of each row's words to the dictionary (the tests' oracle) took 10.4 of the district page's 16.7 ms,
+    # and an export of all 1M district people takes about 12 s either way
     bits = [f"tag_bits_{k}" for k in range(TAG_WORDS)]
     names = _tag_dictionary(wh, by_place=True)
     tags = [_tag_text(names, list(words)) for words in zip(*(page[b].to_list() for b in bits), strict=True)] if page.height else []

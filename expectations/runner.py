@@ -437,7 +437,6 @@ def _suite_results(
 
     def start(groups, table, run_name) -> Future:
         """Validation of a chunk, begun: in a worker process while this thread reads the next chunk."""
-        args = (groups, table, run_name, run_time, docs is not None)
         if pool:
             path = _handover(table)
             try:
@@ -448,7 +447,7 @@ def _suite_results(
             begun.add_done_callback(lambda _: _discard(path))  # a worker that failed may have left it
             return begun
         done: Future = Future()
-        done.set_result(_validate(*args))
+        done.set_result(_validate(groups, table, run_name, run_time, docs is not None))
         return done
 
     def summaries(begun: Future) -> list:

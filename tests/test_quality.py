@@ -261,7 +261,9 @@ def test_every_expectation_type_counts_as_by_hand_across_chunks(tmp_path, monkey
     # as given: in the GX worker processes; reversed (a patch this process's GX sees): in threads of this process
     processes = gx_order == "as given"
     settings = make_settings(tmp_path / "wh").model_copy(update={"quality_chunk_rows": 2, "quality_processes": processes})
+    worker_cpu = runner.worker_cpu_seconds()
     results = run_quality(con, "r1", settings, suites=suites)
+    assert (runner.worker_cpu_seconds() > worker_cpu) == processes  # the chunks went to the workers, or stayed here
     got = [(q["suite"], q["expectation"], q["column"], q["unexpected_count"], q["success"]) for q in results]
     assert got == [
         ("t", "expect_column_values_to_not_be_null", "txt", 1, False),
