@@ -219,6 +219,31 @@ def parse_float(expr: pl.Expr, wide: bool = True) -> pl.Expr:
     return halfwidth(expr, wide).str.replace_all(",", "").cast(pl.Float64, strict=False)
 
 
+def given(values: pl.Series, parsed: pl.Series) -> pl.Series:
+    """Whether each value of a column was given (its text not blank once trimmed), from the column as ``parsed``: a
+    parsed value was given, and only the others are trimmed (a district ticket file's eight time and number
+    columns were trimmed whole for this flag before)."""
+    out = parsed.is_not_null()
+    missed = out.not_() & values.is_not_null()
+    if missed.any():
+        idx = missed.arg_true()
+        out = out.scatter(idx, pl.select(blank_to_null(pl.lit(values.gather(idx))).is_not_null()).to_series())
+    return out
+
+
+def parse_floats(values: pl.Series) -> pl.Series:
+    """``parse_float`` of a column: a value Polars reads as a number as it stands is that number — normalising it
+    would change nothing, since a full-width character, a comma or blank text fails the cast —, and only the
+    values the cast misses are normalised (11.2M district GPS longitudes: 1.32 → 0.32 s)."""
+    out = values.cast(pl.Float64, strict=False)
+    missed = out.is_null() & values.is_not_null()
+    if missed.any():
+        idx = missed.arg_true()
+        left = values.gather(idx)
+        out = out.scatter(idx, pl.select(parse_float(pl.lit(left), has_fullwidth(left))).to_series())
+    return out.rename(values.name)
+
+
 def parse_phone(expr: pl.Expr, wide: bool = True) -> pl.Expr:
     """+86 / 0086 prefixes, spaces, dashes, brackets removed: '+86 138-0013-8000' → '13800138000'."""
     s = halfwidth(expr, wide).str.replace_all(r"[\s\-()（）.]", "")

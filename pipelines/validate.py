@@ -17,10 +17,11 @@ from pipelines.geo import Area, gcj02_to_wgs84
 from pipelines.normalize import (
     PersonKeys,
     blank_to_null,
+    given,
     halfwidth,
     has_fullwidth,
     id_checks,
-    parse_float,
+    parse_floats,
     parse_phone,
     parse_tags,
     parse_timestamps,
@@ -52,14 +53,13 @@ def _typed(df: pl.DataFrame, entity: Entity, mapping: Mapping, tz: str, keys: Pe
     for c in entity.columns:
         src = pl.col(c.name)
         exact = c.kind == "enum" and _exact_enum(df[c.name], c.values)
-        wide = c.kind in ("float", "lon", "lat", "int", "phone", "code", "enum", "id") and not exact and has_fullwidth(df[c.name])
-        if c.kind == "ts":
-            exprs.append(pl.lit(parse_timestamps(df[c.name], tz, mapping.formats.get(c.name))).alias(c.name))
-        elif c.kind in ("float", "lon", "lat"):
-            exprs.append(parse_float(src, wide).alias(c.name))
-        elif c.kind == "int":
-            exprs.append(parse_float(src, wide).round(0).cast(pl.Int64, strict=False).alias(c.name))
-        elif c.kind == "phone":
+        wide = c.kind in ("phone", "code", "enum", "id") and not exact and has_fullwidth(df[c.name])
+        if c.kind in ("ts", "float", "lon", "lat", "int"):  # parsed here, and whether given from what parsed
+            parsed = parse_timestamps(df[c.name], tz, mapping.formats.get(c.name)) if c.kind == "ts" else parse_floats(df[c.name])
+            value = parsed.round(0).cast(pl.Int64, strict=False) if c.kind == "int" else parsed
+            exprs += [pl.lit(value).alias(c.name), pl.lit(given(df[c.name], parsed)).alias(f"__in_{c.name}")]
+            continue
+        if c.kind == "phone":
             exprs.append(parse_phone(src, wide).alias(c.name))
         elif c.kind == "tags":
             exprs.append(parse_tags(src).alias(c.name))

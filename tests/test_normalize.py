@@ -207,6 +207,25 @@ def test_numbers(raw, expected):
     assert pl.select(parse_float(pl.lit(raw))).item() == expected
 
 
+def test_numbers_of_a_column_and_whether_given_as_the_expressions_read_them():
+    """parse_floats casts what reads as a number as it stands and normalises only the rest: the same numbers as
+    parse_float on every value; given() trims only what did not parse: given exactly where the trimmed text is not
+    blank."""
+    from pipelines.normalize import blank_to_null, given, parse_floats
+
+    raw = ["121.46", "-0.5", "1e3", "+2", ".5", "5.", "１２１．４６", " 31.2 ", "31.2\t", "1,234.5", "东经", "",
+           " ", "\u3000", None, "nan", "inf", "0x1A", "1_000", "٣", "1.5.2", "12３"]
+    values = pl.Series("v", raw * 3)  # repeated: a real column's size does not matter, only its values
+    numbers = parse_floats(values)
+    expected = pl.select(parse_float(pl.lit(values))).to_series()
+    assert numbers.name == "v" and numbers.dtype == pl.Float64
+    assert [str(x) for x in numbers.to_list()] == [str(x) for x in expected.to_list()]  # nan == nan as text
+    assert numbers[:4].to_list() == [121.46, -0.5, 1000.0, 2.0] and numbers[6:10].to_list() == [121.46, 31.2, 31.2, 1234.5]
+    flags = given(values, numbers)
+    assert flags.to_list() == pl.select(blank_to_null(pl.lit(values)).is_not_null()).to_series().to_list()
+    assert flags[10:16].to_list() == [True, False, False, False, False, True]
+
+
 def test_person_key_is_keyed_and_stable():
     ids = pl.Series(["360426199101010071", "360426199101010071", None])
     a = PersonKeys(b"secret-a")(ids)
