@@ -229,6 +229,24 @@ def _chain(checks: list[tuple[str, pl.Expr]]) -> pl.Expr:
     return expr
 
 
+def _with_reasons(out: pl.DataFrame, checks: list[tuple[str, pl.Expr]]) -> pl.DataFrame:
+    """``out`` with ``__reason`` set, where it is null, to the first of ``checks`` each row fails (``_chain``): the
+    chain of string columns is worked out only for the rows some check fails, found by one pass of booleans
+    (almost every row passes: the transform of 11.2M district GPS points 4.9–5.4 → 3.6–4.4 s, the same reasons)."""
+    if "__reason" not in out.columns:
+        out = out.with_columns(pl.lit(None, pl.String).alias("__reason"))
+    if not checks:
+        return out
+    failing = out.select(
+        pl.col("__reason").is_null() & pl.any_horizontal([cond.fill_null(False) for _, cond in checks])
+    ).to_series()
+    if not failing.any():
+        return out
+    idx = failing.arg_true()
+    reasons = out[idx].select(_chain(checks)).to_series()
+    return out.with_columns(out["__reason"].scatter(idx, reasons))
+
+
 def transform(
     df: pl.DataFrame,
     entity: Entity,
@@ -255,14 +273,9 @@ def transform(
         ]
         out = out.with_columns(pl.Series("__wkt_bad", bad, dtype=pl.Boolean))
     checks = _checks(out, entity)
-    out = out.with_columns(_chain(checks).alias("__reason"))
+    out = _with_reasons(out, checks)
     out, ref_checks = _references(out, entity, refs, margin_km)
-    out = out.with_columns(
-        pl.when(pl.col("__reason").is_null())
-        .then(_chain(ref_checks))
-        .otherwise(pl.col("__reason"))
-        .alias("__reason")
-    )
+    out = _with_reasons(out, ref_checks)
     if entity.name == "persons":
         out = out.with_columns(
             pl.coalesce(pl.col("gender"), pl.col("__id_number_id_gender")).alias("gender"),
