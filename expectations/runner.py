@@ -12,14 +12,14 @@ expectations vacuously (a source may be missing, SPEC §2); its reconciliations 
 
 GX runs on its pandas path. Its SQL path fails on DuckDB as shipped (GX issues #10738, #11579); made to
 run with two adapters, it cost 110 CPU s on the district warehouse against 69 here (README). Tables are
-handed over in bounded chunks, only the columns a suite reads; with a ``key`` the chunks are split
-by the key's hash, so a key's rows share a chunk and uniqueness holds across the whole table, and
-without one streamed in order. A suite with a uniqueness expectation must have its key among that
+handed over in bounded chunks, only the columns a suite reads, streamed in order. A uniqueness expectation
+of a table of several chunks runs once, on a 64-bit fingerprint of its columns for the whole table; where
+fingerprints repeat, the values are checked again in pieces split by the ``key``'s hash, so that a key's rows
+share a piece and the counts hold across the whole table. A suite with a uniqueness expectation must have its key among that
 expectation's columns, or ``whole = true`` (one chunk, for a table small by construction); ``load_suites``
 refuses it otherwise. Within a chunk, expectations reading the same columns run together on a frame of
 just those columns; a table of up to ``WHOLE_FRAME_ROWS`` rows in one chunk is one frame of all its columns,
-validated by one checkpoint. In a chunked table a uniqueness expectation runs on a 64-bit fingerprint of
-its columns, and a piece whose fingerprints repeat is checked again on its values (``_fingerprint_sql``).
+validated by one checkpoint (``_fingerprint_sql``).
 Tables are validated ``settings.quality_threads`` at a time (``run_quality``).
 """
 
@@ -209,29 +209,27 @@ def _columns_used(spec: dict) -> list[str]:
     return cols
 
 
-def _chunks(con, table: str, select: str, key: str | None, chunk_rows: int, rows: int | None = None):
-    """``table`` in about ``chunk_rows`` pieces: by the key's hash when there is a key (one scan of the
-    table per piece, so a key's rows share a piece), else streamed in pieces of ``chunk_rows`` rows by
-    one scan (a staging view has no row ids to split on). ``rows``: the table's row count, if counted."""
+def _chunks(con, table: str, select: str, chunk_rows: int, rows: int | None = None):
+    """``table`` in about ``chunk_rows`` pieces, streamed in its stored order by one scan (a staging view has no row
+    ids to split on): (index, how many, Arrow table). ``rows``: the table's row count, if counted."""
     n = con.execute(f"select count(*) from {table}").fetchall()[0][0] if rows is None else rows
     parts = max(1, -(-n // chunk_rows))
-    if parts > 1 and not key:
-        reader = con.sql(f"select {select} from {table}").to_arrow_reader(chunk_rows)
-        buf, rows, i = [], 0, 0
-        for batch in reader:  # DuckDB's batches may be smaller than asked: gather them into pieces
-            buf.append(batch)
-            rows += batch.num_rows
-            while rows >= chunk_rows:
-                whole = pa.Table.from_batches(buf, schema=reader.schema)
-                yield i, parts, whole.slice(0, chunk_rows)
-                i += 1
-                rest = whole.slice(chunk_rows)
-                buf, rows = rest.to_batches(), rest.num_rows
-        if rows:
-            yield i, parts, pa.Table.from_batches(buf, schema=reader.schema)
+    if parts == 1:
+        yield 0, 1, con.sql(f"select {select} from {table}").to_arrow_table()
         return
-    for i in range(parts):
-        yield i, parts, con.sql(f"select {select} from {table} {_piece(key, i, parts)}").to_arrow_table()
+    reader = con.sql(f"select {select} from {table}").to_arrow_reader(chunk_rows)
+    buf, rows, i = [], 0, 0
+    for batch in reader:  # DuckDB's batches may be smaller than asked: gather them into pieces
+        buf.append(batch)
+        rows += batch.num_rows
+        while rows >= chunk_rows:
+            whole = pa.Table.from_batches(buf, schema=reader.schema)
+            yield i, parts, whole.slice(0, chunk_rows)
+            i += 1
+            rest = whole.slice(chunk_rows)
+            buf, rows = rest.to_batches(), rest.num_rows
+    if rows:
+        yield i, parts, pa.Table.from_batches(buf, schema=reader.schema)
 
 
 def _piece(key: str | None, i: int, parts: int) -> str:
@@ -460,34 +458,52 @@ def _suite_results(
 
     table = spec.get("table", f"staging.{name}")
     key = spec.get("key")
+    size = max(rows, 1) if spec.get("whole") else chunk_rows
+    parts = max(1, -(-rows // size))
+    # a keyed table of several chunks is read once, in its stored order, and its uniqueness checks run once, on the
+    # fingerprints of the whole table (8 bytes a row): read piece by piece by the key's hash instead, so that a key's
+    # rows shared a piece, it was scanned once per piece (the district's four keyed tables of several chunks: 16.2
+    # → 6.7 CPU s of reading)
+    once = fingerprint and parts > 1
+    unique = [g for g in groups if once and all(_fingerprinted(conf) for _, conf, _ in g[2])]
+    per_chunk = [g for g in groups if g not in unique]
 
-    def finish(begun: Future, i: int, parts: int, run_name: str) -> None:
+    def finish(begun: Future, run_name: str) -> None:
+        """Merge a validation's results; a fingerprint check that failed is replaced by the check of the table's
+        values, in ``parts`` pieces by the key's hash (one piece: the whole table)."""
         for j, summary in summaries(begun):
             if not (summary["stands_for"] and not summary["success"]):
                 _merge(agg, j, summary)
                 continue
-            # two equal fingerprints, a repeat or a collision: this piece's values decide
+            # two equal fingerprints, a repeat or a collision: the values decide, a piece at a time (a key's rows
+            # share a piece)
             own = _columns_used({"expect": [confs[j]]})
             select = ", ".join(f'"{c}"' for c in own)
-            values = cur.sql(f"select {select} from {table} {_piece(key, i, parts)}").to_arrow_table()
-            for j2, exact in summaries(start([(part_name(own) + ".values", tuple(own), [(j, confs[j], False)])], values, run_name)):
-                _merge(agg, j2, exact)
+            for piece in range(parts):
+                values = cur.sql(f"select {select} from {table} {_piece(key, piece, parts)}").to_arrow_table()
+                for j2, exact in summaries(start([(part_name(own) + ".values", tuple(own), [(j, confs[j], False)])], values, run_name)):
+                    _merge(agg, j2, exact)
 
     cur = con.cursor()
     try:
-        size = max(rows, 1) if spec.get("whole") else chunk_rows
-        previous = None
+        previous, prints = None, []
         # chunk i + 1 is read while chunk i is validated: reading and validating one after the other left the
         # worker idle while this thread read (person_tags: 0.7–2.3 s per chunk against 1.2–3.7 s of GX)
-        for i, parts, chunk in _chunks(cur, table, _select_list(spec, fingerprint), key, size, rows):
-            run_name = run_id + (f"-part{i + 1}of{parts}" if parts > 1 else "")
-            begun = start(groups, chunk, run_name)
+        for i, n, chunk in _chunks(cur, table, _select_list(spec, fingerprint), size, rows):
+            run_name = run_id + (f"-part{i + 1}of{n}" if n > 1 else "")
+            if unique:  # copied out: a column of DuckDB's Arrow batches holds every column of them (person_tags: +520 MiB)
+                prints.append(pa.table({c: pa.concat_arrays(chunk.column(c).chunks) for c in dict.fromkeys(c for _, cols, _ in unique for c in cols)}))
+            begun = start(per_chunk, chunk, run_name) if per_chunk else None
             del chunk
             if previous:
                 finish(*previous)
-            previous = begun, i, parts, run_name
+            previous = (begun, run_name) if begun else None
         if previous:
             finish(*previous)
+        if unique:
+            fingerprints = pa.concat_tables(prints)
+            del prints
+            finish(start(unique, fingerprints, run_id + "-keys"), run_id + "-keys")
     finally:
         cur.close()
     return [a | {"suite": name} for _, a in sorted(agg.items())]

@@ -111,27 +111,32 @@ def test_privacy_scan_counts_by_hand():
     assert _scan_counts(con, "nothing_here", patterns) == [0] * 6
 
 
-def test_chunks_cover_every_row_once_and_keep_a_keys_rows_together():
+def test_chunks_cover_every_row_once_and_pieces_keep_a_keys_rows_together():
+    """Chunks stream a table or view once, every row in one chunk; the pieces a failed uniqueness check's values
+    are read in (``_piece``, by the key's hash) hold each key's rows together, so the counts hold across the table."""
     import duckdb
 
-    from expectations.runner import _chunks
+    from expectations.runner import _chunks, _piece
 
     con = duckdb.connect()
     con.execute("create table t as select i, 'k' || (i % 7) as k from range(100) r(i)")
     con.execute("delete from t where i between 20 and 39")  # deleted rows leave a gap in the row ids
     kept = [i for i in range(100) if not 20 <= i <= 39]
-    pieces = list(_chunks(con, "t", "i", None, 15))
-    assert [p[1] for p in pieces] == [6] * 6  # ceil(80 / 15)
+    pieces = list(_chunks(con, "t", "i", 15))
+    assert [(p[0], p[1], len(p[2])) for p in pieces] == [(i, 6, 15) for i in range(5)] + [(5, 6, 5)]  # ceil(80 / 15)
     assert sorted(v for _, _, t in pieces for v in t["i"].to_pylist()) == kept  # each row once, none lost in the gap
-    by_key = [set(t["k"].to_pylist()) for _, _, t in _chunks(con, "t", "i, k", "k", 15)]
-    assert len(by_key) == 6 and set().union(*by_key) == {f"k{j}" for j in range(7)}
+    by_key = [{r[0] for r in con.execute(f"select k from t {_piece('k', i, 6)}").fetchall()} for i in range(6)]
+    assert set().union(*by_key) == {f"k{j}" for j in range(7)}
     assert sum(len(s) for s in by_key) == 7  # no key in two pieces, so uniqueness holds across the table
-    con.execute("create view v as select * from t")  # a view has no row ids: streamed in pieces instead
-    streamed = list(_chunks(con, "v", "i", None, 15))
+    assert sum(con.execute(f"select count(*) from t {_piece('k', i, 6)}").fetchone()[0] for i in range(6)) == 80
+    assert _piece("k", 0, 1) == ""  # one piece: the whole table
+    con.execute("create view v as select * from t")  # a view: the same
+    streamed = list(_chunks(con, "v", "i", 15))
     assert [(p[1], len(p[2])) for p in streamed] == [(6, 15)] * 5 + [(6, 5)]
     assert sorted(v for _, _, t in streamed for v in t["i"].to_pylist()) == kept
+    assert [(p[1], len(p[2])) for p in _chunks(con, "t", "i", 100)] == [(1, 80)]
     con.execute("create table e (i int)")
-    assert [(p[1], len(p[2])) for p in _chunks(con, "e", "i", None, 15)] == [(1, 0)]
+    assert [(p[1], len(p[2])) for p in _chunks(con, "e", "i", 15)] == [(1, 0)]
 
 
 def test_chunk_frames_give_gx_numpy_numbers_and_arrow_text():
@@ -235,6 +240,9 @@ def test_every_expectation_type_counts_as_by_hand_across_chunks(tmp_path, monkey
 
     for name in ("_chunks", "_scan_counts"):
         monkeypatch.setattr(runner, name, logged(name))
+    pieces = []  # the pieces of the table read by the key's hash
+    piece = runner._piece
+    monkeypatch.setattr(runner, "_piece", lambda key, i, parts: pieces.append((key, i, parts)) or piece(key, i, parts))
     suites = {
         "a_scan": {"table": "s.t", "scan": [{"name": "no ID number", "schema": "s", "pattern": "[0-9]{17}[0-9Xx]", "severity": "critical"}]},
         "t": {
@@ -284,6 +292,10 @@ def test_every_expectation_type_counts_as_by_hand_across_chunks(tmp_path, monkey
     assert results[1]["details"] == ["b3"] and results[3]["details"] == ["z"]
     assert results[9]["observed"] == "empty table" and results[12]["severity"] == "warning"
     assert calls == ["_chunks", "_scan_counts"]  # the scan after the suite it was given before
+    # the keyed table of three chunks was read once, in order, its uniqueness checked on all its fingerprints at once;
+    # only the values of the two failed uniqueness checks were read piece by piece by the key's hash, and the
+    # repeats' counts above are theirs
+    assert pieces == [("id", i, 3) for i in range(3)] * 2
     stored = con.execute(
         "select count(*), count(*) filter (where not success) from meta.quality_results where run_id = 'r1'"
     )
