@@ -34,14 +34,17 @@ FLAKY = (StaleElementReferenceException, NoSuchElementException)
 ERROR_SELECTORS = ('[data-testid="stException"]', '[data-testid="stAlertContentError"]')
 
 
-def click(d, by, selector: str, tries: int = 5) -> None:
-    """Click an element that Streamlit may re-render between finding and clicking it."""
-    for i in range(tries):
+def click(d, by, selector: str, seconds: float = 30.0) -> None:
+    """Click an element that Streamlit may re-render between finding and clicking it, or not have drawn yet: it is
+    looked for again every half second for up to ``seconds`` (2.5 s were too few for a sidebar link while the test
+    workers kept both cores busy: the CI run of 2b41a91 failed on it once)."""
+    deadline = time.monotonic() + seconds
+    while True:
         try:
             d.find_element(by, selector).click()
             return
         except FLAKY:
-            if i == tries - 1:
+            if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
 
