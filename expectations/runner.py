@@ -57,9 +57,11 @@ WHOLE_FRAME_ROWS = 200_000  # up to this many rows (and one chunk), a suite runs
 def load_suites(folder: Path = SUITES) -> dict[str, dict]:
     """The suites in ``folder``, refused with the reason when one could pass a table that breaks it: a
     uniqueness expectation needs the suite's ``key`` among its columns (or ``whole = true`` for a table
-    bounded by construction), because a table bigger than a chunk is otherwise split into pieces that
-    each hold only part of the rows, and a value repeated across two pieces is never compared. ``mostly``
-    is refused for the same reason: each piece would pass or fail on its own share of the rows."""
+    bounded by construction): a table bigger than a chunk is checked on fingerprints of the whole table, and
+    where they repeat its values are read again in pieces split by the key's hash, which only keep a repeated
+    value's rows together when the key is among its columns; without one, each streamed chunk would be
+    checked alone and a value repeated across two chunks never compared. ``mostly`` is refused because each
+    chunk would pass or fail on its own share of the rows."""
     suites = {}
     for path in sorted(Path(folder).glob("*.toml")):
         spec = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -73,7 +75,7 @@ def load_suites(folder: Path = SUITES) -> dict[str, dict]:
             if e["type"] in UNIQUE_TYPES and not spec.get("whole") and spec.get("key") not in cols:
                 raise ValueError(
                     f"{path}: {e['type']}({', '.join(cols)}) needs key = one of {cols}, so that a value's rows share "
-                    "a chunk (or whole = true for a table small by construction)"
+                    "a piece when its values are checked again (or whole = true for a table small by construction)"
                 )
         suites[path.stem] = spec
     return suites
@@ -210,8 +212,8 @@ def _columns_used(spec: dict) -> list[str]:
 
 
 def _chunks(con, table: str, select: str, chunk_rows: int, rows: int | None = None):
-    """``table`` in about ``chunk_rows`` pieces, streamed in its stored order by one scan (a staging view has no row
-    ids to split on): (index, how many, Arrow table). ``rows``: the table's row count, if counted."""
+    """``table`` in about ``chunk_rows`` pieces, streamed in its stored order by one scan: (index, how many, Arrow
+    table). ``rows``: the table's row count, if counted."""
     n = con.execute(f"select count(*) from {table}").fetchall()[0][0] if rows is None else rows
     parts = max(1, -(-n // chunk_rows))
     if parts == 1:

@@ -453,7 +453,7 @@ def test_data_docs_are_built_for_a_relative_warehouse_path(tmp_path, monkeypatch
 
 def test_uniqueness_is_checked_on_a_fingerprint_and_a_failing_piece_on_its_values(tmp_path, monkeypatch):
     """A keyed table's uniqueness expectations run on DuckDB's hash of the key's columns; where the hashes
-    repeat, the piece is checked again on its values, so a collision cannot fail a clean table and the
+    repeat, the table is checked again on its values, piece by piece by the key's hash, so a collision cannot fail a clean table and the
     counts stored are the values' own. Nulls are left out as GX leaves them out: a single column's, and a
     compound key's rows with every value missing (its default ``ignore_row_if``)."""
     import duckdb
