@@ -108,12 +108,31 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    # which of the two is told on the first DECODE_SAMPLE_BYTES (to a line's end) when they hold enough
+    # non-ASCII text to tell by, else on the whole: decoding a GB18030 file as UTF-8 to count what breaks
+    # cost 1.56 s of the 136 MiB district persons file, in Python, holding the lock the files loading
+    # beside it need
+    cut = data.find(b"\n", DECODE_SAMPLE_BYTES)
+    if cut >= 0 and _mostly_utf8(data[:cut]) is False:
+        return data.decode("gb18030", errors="replace"), "gb18030"
     text = data.decode("utf-8", errors="replace")
-    bad = text.count(REPLACEMENT)
-    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
-    if non_ascii - bad > 20 * bad:  # mostly valid UTF-8 with a few broken rows
+    if _mostly_utf8(text):
         return text, "utf-8"
     return data.decode("gb18030", errors="replace"), "gb18030"
+
+
+DECODE_SAMPLE_BYTES = 1 << 20
+
+
+def _mostly_utf8(data: bytes | str) -> bool | None:
+    """Whether text is mostly valid UTF-8 with a few broken rows (more than 20 well-formed non-ASCII
+    characters per broken one); None when bytes hold under 1,000 non-ASCII characters, too few to tell by."""
+    text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+    bad = text.count(REPLACEMENT)
+    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
+    if isinstance(data, bytes) and non_ascii < 1000:
+        return None
+    return non_ascii - bad > 20 * bad
 
 
 def _sniff_delimiter(text: str) -> str:

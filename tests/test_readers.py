@@ -65,6 +65,26 @@ def test_csv_undecodable_rows_are_marked_not_dropped(tmp_path):
     assert df["诉求类型"].to_list() == ["噪音扰民", "垃圾分类"]  # the rest still decodes as GBK
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+def test_big_file_encoding_told_on_its_first_mib_as_on_the_whole(tmp_path, encoding):
+    """A file past the first MiB (readers.DECODE_SAMPLE_BYTES) with one undecodable row near its end: a
+    GB18030 file is told as GB18030 by its first MiB, a UTF-8 one as UTF-8 by the whole; both keep every
+    row, mark the broken one and decode the others as they were written."""
+    from pipelines.readers import DECODE_SAMPLE_BYTES, decode
+
+    rows = [ROWS[0]] + [[f"T{i}", "12345", "噪音扰民", "2026-01-05 08:00:00", f"楼上装修，噪音很大{i}"] for i in range(40_000)]
+    text = "\n".join(",".join(r) for r in rows) + "\n"
+    data = text.encode(encoding).replace(b"T39990,", b"T39990\xff,", 1)  # 0xff is neither UTF-8 nor GB18030
+    assert len(data) > 2 * DECODE_SAMPLE_BYTES and data.index(b"\xff") > DECODE_SAMPLE_BYTES
+    assert decode(data)[1] == encoding
+    path = tmp_path / "t.csv"
+    path.write_bytes(data)
+    df = read_any(path, TICKETS)
+    assert df.height == 40_000
+    assert df.filter(pl.col("__bad").is_not_null())["__row"].to_list() == [39_992]  # T39990's line
+    assert df["诉求内容"][12_345] == "楼上装修，噪音很大12345"
+
+
 def test_csv_ragged_row_is_malformed_row(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text(
