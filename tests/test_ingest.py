@@ -302,6 +302,56 @@ def test_files_load_threads_at_a_time_after_what_they_are_checked_against(tmp_pa
     assert inside[0] == 0 and ("start", "events.csv") not in log
 
 
+def test_a_file_that_would_keep_a_heavier_chain_waiting_is_held(tmp_path, monkeypatch):
+    """While devices (small, slow here) loads, the heavy event file waits for it. GPS tracks are ready and fit
+    now, but beside the events they would not fit the 6144 MiB budget (3000 + 5000): they are held until the
+    events are done, so the events start the moment devices is loaded. A ticket file that fits beside the
+    events (1000 + 5000) loads meanwhile. Without the hold, the tracks start first and the events wait
+    for them."""
+    import threading
+
+    import pipelines.ingest as ingest
+    from pipelines.schema import BY_TABLE
+    from warehouse.build import ensure_tables
+
+    inbox = tmp_path / "inbox"
+    weights = {"grids.csv": 1, "devices.csv": 10, "events.csv": 5000, "tracks.csv": 3000, "t1.csv": 1000}
+    files = []
+    for table, name in [
+        ("registry__grids", "registry/grids.csv"),
+        ("complaints__tickets", "complaints/t1.csv"),
+        ("sensors__devices", "sensors/devices.csv"),
+        ("sensors__events", "sensors/events.csv"),
+        ("patrols__tracks", "patrols/tracks.csv"),
+    ]:
+        path = inbox / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"x\n{name}\n", encoding="utf-8")
+        files.append((BY_TABLE[table], path))
+    log, lock = [], threading.Lock()
+
+    def fake_load(cur, path, entity, refs, mapping, **kw):
+        with lock:
+            log.append(("start", path.name))
+        threading.Event().wait(0.3 if path.name == "devices.csv" else 0.05)
+        with lock:
+            log.append(("end", path.name))
+        return ingest.FileResult(str(path.relative_to(inbox)), entity.source, entity.name, kw["digest"], "loaded")
+
+    monkeypatch.setattr(ingest, "load_file", fake_load)
+    monkeypatch.setattr(ingest, "memory_weight", lambda entity, path: weights[path.name] << 20)
+    con = duckdb.connect()
+    ensure_tables(con)
+    settings = make_settings(tmp_path / "wh").model_copy(
+        update={"ingest_parallel_load_mib": 6144, "ingest_load_threads": 3}
+    )
+    out = ingest._load_files(con, files, set(), inbox=inbox, run_id="r", settings=settings, keys=None)
+    assert [fr.status for fr, *_ in out] == ["loaded"] * 5
+    assert log.index(("start", "t1.csv")) < log.index(("end", "devices.csv"))  # fits beside the events
+    assert log.index(("end", "devices.csv")) < log.index(("start", "events.csv")) < log.index(("start", "tracks.csv"))
+    assert log.index(("end", "events.csv")) < log.index(("start", "tracks.csv"))
+
+
 def test_what_each_file_waits_for():
     from pipelines.ingest import depends_on
     from pipelines.schema import BY_TABLE
