@@ -81,9 +81,14 @@ def load_suites(folder: Path = SUITES) -> dict[str, dict]:
     return suites
 
 
-def gx_context(root: Path | None):
+def _gx_environment() -> None:
+    """GX's settings read at import: no usage analytics (no network here), no progress bars."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("TQDM_DISABLE", "1")
+
+
+def gx_context(root: Path | None):
+    _gx_environment()
     import great_expectations as gx
     import great_expectations.execution_engine.pandas_execution_engine as pandas_engine
 
@@ -283,18 +288,36 @@ def _gx_here():
     return _LOCAL.gx
 
 
-def _worker_start(parent: int) -> None:
-    """A worker process's start: GX imported and its context made at once (beside the ingest's models, not
-    at the first suite), and the process ends when its parent has gone (a killed ingest leaves
-    no worker waiting on the pool's queue, which the other workers hold open)."""
+def _worker_start(ingest: int) -> None:
+    """A worker process's start: its GX context made at once (beside the ingest's models, not at the first
+    suite), and the process ends when the process that started the pool (``ingest``) has gone: a killed ingest
+    leaves no worker waiting on the pool's queue, which the other workers hold open. That process is not the
+    worker's parent (the fork server is, and it lives as long as a worker does), so it is looked for by id."""
 
     def watch() -> None:
-        while os.getppid() == parent:
+        while not _gone(ingest):
             time.sleep(1)
         os._exit(1)
 
-    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+    threading.Thread(target=watch, daemon=True, name="ingest-watch").start()
     _gx_here()
+
+
+def _gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended: it no longer exists, or is a zombie its own parent has not reaped yet."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] in (b"Z", b"X")
+    except FileNotFoundError:
+        return True
+    except OSError:  # no /proc: whether a signal could be sent to it
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
 
 
 def _ready() -> int:
@@ -302,11 +325,13 @@ def _ready() -> int:
 
 
 def gx_pool(workers: int):
-    """The GX worker processes, ``workers`` of them, started once per process (spawned: each imports GX in
-    ``_worker_start``) and reused by later runs in the same process (the tests'). ``run_ingest`` asks for them
-    as the models start, so that GX is imported beside them. Why processes: GX's pandas path spends much of its
-    time in Python, under one lock per process; on the district warehouse the suites took 39.6–41.8 s in two
-    threads of one process, 33.2–36.8 s with two workers, 3.7 s of it starting them (README)."""
+    """The GX worker processes, ``workers`` of them, started once per process and reused by later runs in the
+    same process (the tests'). ``run_ingest`` asks for them as the models start, so that GX is imported beside
+    them. Why processes: GX's pandas path spends much of its time in Python, under one lock per process; on the
+    district warehouse the suites took 39.6–41.8 s in two threads of one process, 33.2–36.8 s with two
+    workers, 3.7 s of it starting them (README). They are forked from a fork server that imported GX once
+    (3.5 CPU s here), rather than spawned to import it each: never forked from this process, whose DuckDB and
+    Polars threads a fork would copy mid-work."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -315,9 +340,10 @@ def gx_pool(workers: int):
         if pool is None or size != workers or pool._broken:  # noqa: SLF001 — a worker died: start afresh
             if pool is not None:
                 pool.shutdown(wait=False, cancel_futures=True)
-            pool = ProcessPoolExecutor(
-                workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_start, initargs=(os.getpid(),)
-            )
+            _gx_environment()  # the fork server imports GX with this environment
+            server = multiprocessing.get_context("forkserver")
+            server.set_forkserver_preload([__name__, "great_expectations"])
+            pool = ProcessPoolExecutor(workers, mp_context=server, initializer=_worker_start, initargs=(os.getpid(),))
             # a spawned process runs the parent's main script again unless told otherwise: the CLI's (typer,
             # Polars: memory for nothing), or app.py where a Streamlit test ran it in this process (it failed)
             main = sys.modules.get("__main__")
@@ -333,8 +359,21 @@ def gx_pool(workers: int):
 
 
 _POOL_LOCK = threading.Lock()
-# at exit the workers are told to stop and waited for, so that a parent's CPU time counts theirs (wait4)
-atexit.register(lambda: _POOL[0] and _POOL[0].shutdown(wait=True, cancel_futures=True))
+
+
+def _stop_workers() -> None:
+    """At exit the workers are told to stop and waited for (the fork server reaps them), then the fork server
+    is stopped and reaped here, so that this process's CPU time as its parent sees it (wait4) counts theirs."""
+    if _POOL[0] is None:
+        return
+    _POOL[0].shutdown(wait=True, cancel_futures=True)
+    import multiprocessing.forkserver
+
+    with contextlib.suppress(Exception):
+        multiprocessing.forkserver._forkserver._stop()  # noqa: SLF001 — CPython's own way to stop and reap it
+
+
+atexit.register(_stop_workers)
 _WORKER_CPU: dict[int, float] = {}  # per worker process: the CPU seconds it had used by its latest result
 
 
