@@ -555,9 +555,9 @@ def run_ingest(
             # the GX workers start now and import GX beside the models (not beside the load, whose memory peak is
             # the run's), and this process's GX context (the reconciliations, the Data Docs) is made beside them
             # too: the models are DuckDB's work, which lets go of Python's lock
-            if settings.quality_processes:
-                gx_pool(max(1, settings.quality_threads))
-            making = ThreadPoolExecutor(1, thread_name_prefix="gx")
+            # (both on threads: the pool's first worker waits for the fork server to import GX, 3.5 s)
+            making = ThreadPoolExecutor(2, thread_name_prefix="gx")
+            pooled = making.submit(gx_pool, max(1, settings.quality_threads)) if settings.quality_processes else None
             context = making.submit(gx_context, root)
             making.shutdown(wait=False)
             con.execute(f"set memory_limit = '{settings.ingest_memory_limit}'")
@@ -568,6 +568,8 @@ def run_ingest(
                 progress.update(task2, total=1, completed=1)
             lap("models")
             _fault("after_models")
+            if pooled is not None:
+                pooled.result()  # its error, if any, now
             # what the models did not write into the analytics file is copied there on its own cursor beside
             # the quality suites
             copier = _Copier(con)
