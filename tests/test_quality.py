@@ -576,3 +576,26 @@ def test_gx_workers_do_not_run_the_parents_main_script(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert int(proc.stdout.split()[-1]) > 0
     assert not marker.exists(), marker.read_text()
+
+
+def test_the_same_reconciliation_count_is_taken_once(tmp_path):
+    """Two suites reconcile against the same count (a sequence's next value: a second evaluation would give 2),
+    and a suite's row count by the same SQL is reused: each count is taken once per run."""
+    import duckdb
+    from conftest import make_settings
+
+    from expectations.runner import run_quality
+    from warehouse.build import ensure_tables
+
+    con = duckdb.connect()
+    ensure_tables(con)
+    con.execute("create schema s; create sequence s.once; create table s.t as select range as id from range(3)")
+    once = {"name": "counted once", "left": "select nextval('s.once')", "right": "select 1", "severity": "critical"}
+    rows = {"name": "three rows", "left": "select count(*) from s.t", "right": "select 3", "severity": "critical"}
+    expect = [{"type": "expect_column_values_to_not_be_null", "column": "id", "severity": "critical"}]
+    suites = {"a": {"table": "s.t", "expect": expect, "reconcile": [once, rows]}, "b": {"reconcile": [once]}}
+    settings = make_settings(tmp_path / "wh").model_copy(update={"quality_processes": False, "data_docs": False})
+    results = run_quality(con, "r1", settings, suites=suites)
+    got = [(q["suite"], q["column"], q["success"]) for q in results if q["expectation"] == "reconcile"]
+    assert got == [("a", "counted once", True), ("a", "three rows", True), ("b", "counted once", True)]
+    assert con.execute("select nextval('s.once')").fetchone() == (2,)  # evaluated once by the run
