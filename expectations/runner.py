@@ -344,8 +344,9 @@ def gx_pool(workers: int):
             server = multiprocessing.get_context("forkserver")
             server.set_forkserver_preload([__name__, "great_expectations"])
             pool = ProcessPoolExecutor(workers, mp_context=server, initializer=_worker_start, initargs=(os.getpid(),))
-            # a spawned process runs the parent's main script again unless told otherwise: the CLI's (typer,
-            # Polars: memory for nothing), or app.py where a Streamlit test ran it in this process (it failed)
+            # a worker (forked by the fork server, as a spawned one) runs the parent's main script again unless
+            # told otherwise: the CLI's (typer, Polars: memory for nothing), or app.py where a Streamlit test ran
+            # it in this process (it failed)
             main = sys.modules.get("__main__")
             sys.modules["__main__"] = types.ModuleType("__main__")
             try:

@@ -556,7 +556,7 @@ def test_gx_workers_end_with_their_parent_and_leave_no_chunk_files():
 
 
 def test_gx_workers_do_not_run_the_parents_main_script(tmp_path):
-    """Spawned workers would run the parent's main script again as ``__mp_main__`` — the CLI's, or app.py after a
+    """Started workers (spawned, or forked by the fork server) would run the parent's main script again as ``__mp_main__`` — the CLI's, or app.py after a
     Streamlit test ran it, which failed every worker: the pool starts them without it."""
     import os
     import subprocess
