@@ -214,15 +214,6 @@ def test_ensure_tables_moves_raw_rows_of_the_older_layout_into_the_analytics_fil
     assert con.execute(ticket_rows).fetchall() == sorted(rows, key=lambda r: (r[0], r[1] or "", r[2] or "", r[3], r[4]))
     assert con.execute("select count(*) from raw.complaints__tickets__pii").fetchone() == (2,)  # only rows with an ID
     assert "reporter_id_number" not in [d[0] for d in con.execute("select * from analytics.raw.complaints__tickets").description]
-    # a count or an analyst-safe model reads the raw tickets where they are kept, without the ID numbers' join;
-    # SQL that names an ID number column keeps the full file's view, and a raw table of the full file stays
-    from warehouse.build import read_raw_where_kept
-
-    count = "select count(*) from raw.complaints__tickets join raw.registry__persons using (_row)"
-    assert read_raw_where_kept(con, count, "analytics") == count.replace("raw.complaints", "analytics.raw.complaints")
-    named = "select count(reporter_id_number) from raw.complaints__tickets"
-    assert read_raw_where_kept(con, named, "analytics") == named
-    assert read_raw_where_kept(con, count, None) == count
     ensure_tables(con, analytics="analytics")  # again: nothing moved twice
     assert con.execute("select count(*) from raw.sensors__events").fetchone() == (2,)
     assert con.execute("select count(*), count(reporter_id_number) from raw.complaints__tickets").fetchone() == (3, 2)

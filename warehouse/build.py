@@ -159,18 +159,12 @@ def _q(name: str) -> str:
 
 
 def read_raw_where_kept(con: duckdb.DuckDBPyConnection, sql: str, analytics: str | None) -> str:
-    """``sql`` with each ``raw.<table>`` kept in the analytics file (``raw_in_analytics``) read there, unless
-    ``sql`` names one of its person-identifying columns: the full file's view of it also joins those back
-    (``ensure_tables``), which DuckDB does even when none of them is read (10M district tickets: 1–3 s)."""
+    """``sql`` with each ``raw.<table>`` kept in the analytics file (``raw_in_analytics``) read there: the full
+    file's view of it also joins the person-identifying columns back (``ensure_tables``), which a model
+    writing analyst-safe rows, or a count, does not read, and DuckDB joins even when none is read."""
     if not analytics:
         return sql
-    kept = {
-        e.table
-        for e in ENTITIES
-        if raw_in_analytics(e)
-        and not any(re.search(rf"\b{c}\b", sql) for c in PII_COLUMNS.get(e.table, ()))
-        and _kind(con, "raw", e.table) == "view"
-    }
+    kept = {e.table for e in ENTITIES if raw_in_analytics(e) and _kind(con, "raw", e.table) == "view"}
     return re.sub(r"(?<![\w.])raw\.(\w+)\b", lambda m: f"{analytics}.raw.{m.group(1)}" if m.group(1) in kept else m.group(0), sql)
 
 
