@@ -25,7 +25,7 @@ from rich.progress import Progress
 from pipelines.geo import Area
 from pipelines.normalize import PersonKeys
 from pipelines.readers import FileRejected, Mapping, canonicalise, is_readable, read_any
-from pipelines.schema import ENTITIES, PII_COLUMNS, SOURCES, Entity, entity_for
+from pipelines.schema import ENTITIES, SOURCES, Entity, entity_for
 from pipelines.settings import Settings
 from pipelines.validate import Refs, mark_duplicates, transform
 from warehouse import publish as pub
@@ -233,8 +233,7 @@ def load_file(
     # rows are picked slice by slice rather than copied whole: a 708 MB event file peaked at 5.2 GiB, now ≈ 3
     del original
     rows_in = typed.height
-    target, side = raw_table(con, entity)
-    pii = [f'"{c}"' for c in PII_COLUMNS.get(entity.table, ())] if side else []
+    target = raw_table(con, entity)
     for start in range(0, rows_in, TRANSFORM_SLICE_ROWS):
         piece = typed.slice(start, TRANSFORM_SLICE_ROWS)
         if bad.height:
@@ -243,15 +242,8 @@ def load_file(
         con.register("loaded_rows", chunk.to_arrow())
         # the file's hash and the run id are constants of the insert, not text copied into every Arrow row
         # (4M sensor events: 1.17 → 1.06 s)
-        if pii:  # the person-identifying columns of rows that have them, by file and row, in the full file
-            con.execute(
-                f"insert into {side} by name select $hash as _file_hash, _row, {', '.join(pii)} from loaded_rows "
-                f"where {' or '.join(f'{c} is not null' for c in pii)}",
-                {"hash": digest},
-            )
-        kept = f"* exclude ({', '.join(pii)})" if pii else "*"
         con.execute(
-            f"insert into {target} by name select {kept}, $hash as _file_hash, $run as _run_id from loaded_rows",
+            f"insert into {target} by name select *, $hash as _file_hash, $run as _run_id from loaded_rows",
             {"hash": digest, "run": run_id},
         )
         con.unregister("loaded_rows")
@@ -505,9 +497,9 @@ def run_ingest(
                 # then, and ingest_memory_limit from the models on
                 config={"memory_limit": LOAD_MEMORY_LIMIT, "temp_directory": str(version / "spill")},
             )
-            # the models write their analyst-safe tables straight into the analytics file, and the raw rows of
-            # the staging views load there (their ID numbers here, ``pii_table``); the full file's views of them
-            # (copied from the live version with the analytics file) resolve as soon as it is attached
+            # the models write their analyst-safe tables straight into the analytics file, and the raw rows
+            # that staging passes through as they are load there; the full file's views of them (copied from
+            # the live version with the analytics file) resolve as soon as it is attached
             attach_analytics(con, version / pub.ANALYTICS_FILE)
             ensure_tables(con, analytics="analytics")
             con.execute(

@@ -569,21 +569,13 @@ def test_a_plain_column_is_written_uncompressed_where_duckdb_would_compress(tmp_
 
 def test_the_built_warehouse_stores_the_declared_columns_plain(demo_run):
     """Every column ``RAW_PLAIN`` or a model's ``-- stored plain:`` line names is stored uncompressed in the
-    published warehouse, wherever its table lives (the full file or the analytics file; a raw table's
-    person-identifying columns kept beside it in the full file, ``pii_table``)."""
-    from pipelines.schema import BY_TABLE, PII_COLUMNS
-    from warehouse.build import LAYERS, RAW_PLAIN, model_files, pii_table, plain_columns, raw_in_analytics
+    published warehouse, wherever its table lives (the full file or the analytics file)."""
+    from warehouse.build import LAYERS, RAW_PLAIN, model_files, plain_columns
 
     settings, _, _ = demo_run
-    declared = {}
-    for t, cols in RAW_PLAIN.items():
-        split = raw_in_analytics(BY_TABLE[t]) and pii_table(BY_TABLE[t])
-        pii = PII_COLUMNS.get(t, ()) if split else ()
-        declared[("raw", t)] = tuple(c for c in cols if c not in pii)
-        if split and set(cols) & set(pii):
-            declared[("raw", split)] = tuple(c for c in cols if c in pii)
+    declared = {("raw", t): cols for t, cols in RAW_PLAIN.items()}
     declared |= {(layer, p.stem): plain_columns(p) for layer in LAYERS for p in model_files(layer) if plain_columns(p)}
-    assert {t for _, t in declared} >= {"complaints__tickets", "complaints__tickets__pii", "sensors__events", "ticket_facts"}
+    assert {t for _, t in declared} >= {"complaints__tickets", "sensors__events", "stg_complaints__tickets", "ticket_facts"}
     with open_pair(*current_paths(settings.warehouse)) as con:
         for (schema, table), cols in declared.items():
             where = con.execute(
@@ -660,11 +652,10 @@ def test_staging_keeps_each_keys_newest_version_by_hand():
     con = duckdb.connect()
     ensure_tables(con)  # raw, staging and meta
 
-    def staged(model: str, table: str, columns: str, rows: list[tuple], out: str, first: tuple = ()) -> set[tuple]:
+    def staged(model: str, table: str, columns: str, rows: list[tuple], out: str) -> set[tuple]:
         marks = ", ".join("?" * len(rows[0]))
         con.executemany(f"insert into raw.{table} ({columns}) values ({marks})", rows)
-        for m in (*first, model):  # the models it reads first
-            con.execute(f"create table staging.{m} as {render(MODELS / 'staging' / f'{m}.sql')}")
+        con.execute(f"create table staging.{model} as {render(MODELS / 'staging' / f'{model}.sql')}")
         return set(con.execute(f"select {out} from staging.{model}").fetchall())
 
     t = "2026-01-0{}"
@@ -675,13 +666,8 @@ def test_staging_keeps_each_keys_newest_version_by_hand():
     ]
     assert staged(
         "stg_complaints__tickets", "complaints__tickets", "ticket_id, updated_at, _file_hash, _row, _run_id", tickets,
-        "ticket_id, _file_hash, versions", first=("stg_complaints__ticket_versions",),
+        "ticket_id, _file_hash, versions",
     ) == {("T1", "fA", 2), ("T2", "fA", 1), ("T3", "fC", 3)}
-    assert set(con.execute("select ticket_id, versions, newest_file_hash, newest_row from staging.stg_complaints__ticket_versions").fetchall()) == {
-        ("T1", 2, "fA", 2), ("T3", 3, "fC", 1)
-    }
-    staged_columns = [d[0] for d in con.execute("select * from staging.stg_complaints__tickets").description]
-    assert "reporter_person_key" in staged_columns and "reporter_id_number" not in staged_columns
     persons = [  # id_number, updated_at, file, row, run
         ("P1", t.format(3), "fA", 1, "r1"), ("P1", t.format(3), "fA", 1, "r2"),  # the same update: the later run
         ("P2", None, "fA", 2, "r1"), ("P2", t.format(1), "fA", 5, "r1"),  # a missing update loses

@@ -144,15 +144,7 @@ def test_the_models_write_analyst_safe_tables_into_the_analytics_file_once(files
     for name, sql in views.items():
         assert sql.strip().rstrip(";").endswith(f"FROM analytics.{name}"), (name, sql)
     raw_views = "select view_name from duckdb_views() where database_name = current_database() and schema_name = 'raw'"
-    assert sorted(r[0] for r in w.execute(raw_views).fetchall()) == ["complaints__tickets", "patrols__tracks", "sensors__events"]
-    # the tickets' raw rows are in the analytics file without the reporter's ID number, which the full file keeps
-    # by file and row: its view of raw tickets has every row with the ID numbers as loaded
-    side = w.execute("select count(*), count(distinct reporter_id_number) from raw.complaints__tickets__pii").fetchone()
-    joined = w.execute(
-        "select count(*), count(reporter_id_number), count(distinct reporter_id_number) from raw.complaints__tickets"
-    ).fetchone()
-    kept = w.execute("select count(*) from analytics.raw.complaints__tickets").fetchone()[0]
-    assert joined == (kept, side[0], side[1]) and 0 < side[0] < kept
+    assert sorted(r[0] for r in w.execute(raw_views).fetchall()) == ["patrols__tracks", "sensors__events"]
     a = duckdb.connect(str(analytics), read_only=True)
     schemas = "select schema_name from duckdb_schemas() where database_name = current_database() and not internal"
     assert sorted(r[0] for r in a.execute(schemas).fetchall()) == ["mart", "meta", "raw", "staging"]  # no empty intermediate
@@ -162,11 +154,8 @@ def test_the_models_write_analyst_safe_tables_into_the_analytics_file_once(files
             "union all select schema_name || '.' || view_name, 'view' from duckdb_views() where not internal"
         ).fetchall()
     )
-    assert {n for n, k in kinds.items() if k == "view"} == {
-        "staging.stg_sensors__events", "staging.stg_patrols__tracks", "staging.stg_complaints__tickets"
-    }
-    assert {"raw.sensors__events", "raw.patrols__tracks", "raw.complaints__tickets"} <= kinds.keys()
-    assert "reporter_id_number" not in {d[0] for d in a.execute("select * from raw.complaints__tickets limit 0").description}
+    assert {n for n, k in kinds.items() if k == "view"} == {"staging.stg_sensors__events", "staging.stg_patrols__tracks"}
+    assert {"raw.sensors__events", "raw.patrols__tracks"} <= kinds.keys()
     assert set(views) <= kinds.keys()
     count = "select count(*) from staging.stg_sensors__events"
     assert a.execute(count).fetchone() == w.execute(count).fetchone() != (0,)
@@ -184,9 +173,8 @@ def test_the_models_write_analyst_safe_tables_into_the_analytics_file_once(files
 
 
 def test_ensure_tables_moves_raw_rows_of_the_older_layout_into_the_analytics_file(tmp_path):
-    """A full file from before the analytics file held raw rows keeps its sensor events and tickets in its own
-    tables: the next run moves them there, the tickets' ID numbers into the full file's table of them, and
-    leaves a view of the same name, so no loaded row or ID number is lost."""
+    """A full file from before the analytics file held raw rows keeps its sensor events in its own table:
+    the next run moves them there, and leaves a view of the same name, so no loaded row is lost."""
     import duckdb
 
     from pipelines.schema import ENTITIES
@@ -198,25 +186,15 @@ def test_ensure_tables_moves_raw_rows_of_the_older_layout_into_the_analytics_fil
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     ensure_tables(con)  # the older layout: every raw table in the full file
     con.execute("insert into raw.sensors__events (device_id, _row) values ('D1', 1), ('D2', 2)")
-    rows = [("T1", "110101199003074514", "k1", "f", 1), ("T2", None, None, "f", 2), ("T1", "110101199003074514", "k1", "g", 1)]
-    con.executemany(
-        "insert into raw.complaints__tickets (ticket_id, reporter_id_number, reporter_person_key, _file_hash, _row) values (?, ?, ?, ?, ?)", rows
-    )
-    assert raw_table(con, events) == ("raw.sensors__events", None)
-    assert raw_table(con, tickets) == ("raw.complaints__tickets", None)
+    assert raw_table(con, events) == "raw.sensors__events"
     attach(con, tmp_path / "analytics.duckdb")
     ensure_tables(con, analytics="analytics")
-    assert raw_table(con, events) == ("analytics.raw.sensors__events", None)
-    assert raw_table(con, tickets) == ("analytics.raw.complaints__tickets", "raw.complaints__tickets__pii")
+    assert raw_table(con, events) == "analytics.raw.sensors__events"
+    assert raw_table(con, tickets) == "raw.complaints__tickets"
     assert con.execute("select device_id from analytics.raw.sensors__events order by _row").fetchall() == [("D1",), ("D2",)]
     assert con.execute("select count(*) from raw.sensors__events").fetchone() == (2,)
-    ticket_rows = "select ticket_id, reporter_id_number, reporter_person_key, _file_hash, _row from raw.complaints__tickets order by all"
-    assert con.execute(ticket_rows).fetchall() == sorted(rows, key=lambda r: (r[0], r[1] or "", r[2] or "", r[3], r[4]))
-    assert con.execute("select count(*) from raw.complaints__tickets__pii").fetchone() == (2,)  # only rows with an ID
-    assert "reporter_id_number" not in [d[0] for d in con.execute("select * from analytics.raw.complaints__tickets").description]
     ensure_tables(con, analytics="analytics")  # again: nothing moved twice
     assert con.execute("select count(*) from raw.sensors__events").fetchone() == (2,)
-    assert con.execute("select count(*), count(reporter_id_number) from raw.complaints__tickets").fetchone() == (3, 2)
     # the older layout's analytics file held the staging views' rows as tables, and the full file its staging
     # tables: the models replace both kinds
     con.execute("create schema if not exists staging; create schema if not exists analytics.staging")
@@ -225,11 +203,8 @@ def test_ensure_tables_moves_raw_rows_of_the_older_layout_into_the_analytics_fil
     build_models(con, layers=("staging",), analytics="analytics")
     kinds = "select database_name || '.' || view_name from duckdb_views() where view_name in ('stg_sensors__events', 'stg_complaints__tickets') order by 1"
     assert con.execute(kinds).fetchall() == [
-        ("analytics.stg_complaints__tickets",), ("analytics.stg_sensors__events",), ("w.stg_complaints__tickets",),
-        ("w.stg_sensors__events",),
+        ("analytics.stg_sensors__events",), ("w.stg_complaints__tickets",), ("w.stg_sensors__events",)
     ]
-    staged = "select ticket_id, versions, _file_hash from staging.stg_complaints__tickets order by 1"
-    assert con.execute(staged).fetchall() == [("T1", 2, "g"), ("T2", 1, "f")]
     assert con.execute("select count(*) from staging.stg_sensors__events").fetchone() == (2,)
     assert con.execute("select count(*) from analytics.staging.stg_sensors__events").fetchone() == (2,)
     con.close()

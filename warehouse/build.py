@@ -84,17 +84,11 @@ def raw_columns(entity: Entity) -> list[tuple[str, str]]:
 
 
 def raw_in_analytics(entity: Entity) -> bool:
-    """Whether an entity's raw rows are kept in the analytics file: its staging model is a view of them
-    (``-- materialized: view``). The analytics file would otherwise get those rows as a copy: the 32.9M
-    district sensor events cost 17 CPU s to write a second time, the 10M newest ticket versions 15–20 s.
-    Its person-identifying columns (``PII_COLUMNS``) stay in the full file, in ``raw.<table>__pii`` by
-    file and row, and the full file's ``raw.<table>`` is a view joining the two (``ensure_tables``)."""
-    return materialized(MODELS / "staging" / f"stg_{entity.table}.sql") == "view"
-
-
-def pii_table(entity: Entity) -> str | None:
-    """The full file's table of the person-identifying columns of raw rows kept in the analytics file."""
-    return f"{entity.table}__pii" if PII_COLUMNS.get(entity.table) else None
+    """Whether an entity's raw rows are kept in the analytics file: its staging model passes raw's rows
+    through as a view (``-- materialized: view``) and it has no person-identifying column. The analytics
+    file would otherwise get those rows as a copy: the 32.9M district sensor events cost 17 CPU s to
+    write a second time."""
+    return materialized(MODELS / "staging" / f"stg_{entity.table}.sql") == "view" and not PII_COLUMNS.get(entity.table)
 
 
 def column_ddl(columns: list[tuple[str, str]], plain: tuple[str, ...], table: str) -> str:
@@ -115,67 +109,26 @@ def plain_columns(path: Path) -> tuple[str, ...]:
 
 def ensure_tables(con: duckdb.DuckDBPyConnection, analytics: str | None = None) -> None:
     """The raw and meta tables. With ``analytics`` (the attached analytics file's name), an entity
-    ``raw_in_analytics`` has its table there, without its person-identifying columns, which are kept here
-    by file and row (``pii_table``), and a view here of the same name joins the two as one raw table; rows a
-    full file of the older layout holds in its own table are moved there first."""
+    ``raw_in_analytics`` has its table there and a view of it here; rows a full file of the older layout
+    holds in its own table are moved there first."""
     con.execute(META_DDL)
     for e in ENTITIES:
-        columns, plain = raw_columns(e), RAW_PLAIN.get(e.table, ())
+        cols = column_ddl(raw_columns(e), RAW_PLAIN.get(e.table, ()), f"raw.{e.table}")
         if not (analytics and raw_in_analytics(e)):
-            con.execute(f"create table if not exists raw.{e.table} ({column_ddl(columns, plain, f'raw.{e.table}')})")
+            con.execute(f"create table if not exists raw.{e.table} ({cols})")
             continue
-        pii, side = PII_COLUMNS.get(e.table, ()), pii_table(e)
-        kept = [c for c in columns if c[0] not in pii]
         con.execute(f"create schema if not exists {analytics}.raw")
-        con.execute(
-            f"create table if not exists {analytics}.raw.{e.table} "
-            f"({column_ddl(kept, tuple(c for c in plain if c not in pii), e.table)})"
-        )
-        if side:
-            keyed = [("_file_hash", "VARCHAR"), ("_row", "BIGINT"), *[c for c in columns if c[0] in pii]]
-            con.execute(f"create table if not exists raw.{side} ({column_ddl(keyed, tuple(c for c in plain if c in pii), side)})")
+        con.execute(f"create table if not exists {analytics}.raw.{e.table} ({cols})")
         if _kind(con, "raw", e.table) == "table":
-            con.execute(
-                f"insert into {analytics}.raw.{e.table} select {', '.join(_q(n) for n, _ in kept)} from raw.{e.table}"
-            )
-            if side:
-                con.execute(
-                    f"insert into raw.{side} select _file_hash, _row, {', '.join(map(_q, pii))} from raw.{e.table} "
-                    f"where {' or '.join(f'{_q(c)} is not null' for c in pii)}"
-                )
+            con.execute(f"insert into {analytics}.raw.{e.table} select * from raw.{e.table}")
             con.execute(f"drop table raw.{e.table}")
-        if side:
-            picked = ", ".join(f"{'p' if n in pii else 'a'}.{_q(n)}" for n, _ in columns)
-            con.execute(
-                f"create or replace view raw.{e.table} as select {picked} from {analytics}.raw.{e.table} as a "
-                f"left join raw.{side} as p on p._file_hash = a._file_hash and p._row = a._row"
-            )
-        else:
-            con.execute(f"create or replace view raw.{e.table} as select * from {analytics}.raw.{e.table}")
+        con.execute(f"create or replace view raw.{e.table} as select * from {analytics}.raw.{e.table}")
 
 
-def _q(name: str) -> str:
-    return f'"{name}"'
-
-
-def read_raw_where_kept(con: duckdb.DuckDBPyConnection, sql: str, analytics: str | None) -> str:
-    """``sql`` with each ``raw.<table>`` kept in the analytics file (``raw_in_analytics``) read there: the full
-    file's view of it also joins the person-identifying columns back (``ensure_tables``), which a model
-    writing analyst-safe rows, or a count, does not read, and DuckDB joins even when none is read."""
-    if not analytics:
-        return sql
-    kept = {e.table for e in ENTITIES if raw_in_analytics(e) and _kind(con, "raw", e.table) == "view"}
-    return re.sub(r"(?<![\w.])raw\.(\w+)\b", lambda m: f"{analytics}.raw.{m.group(1)}" if m.group(1) in kept else m.group(0), sql)
-
-
-def raw_table(con: duckdb.DuckDBPyConnection, entity: Entity) -> tuple[str, str | None]:
+def raw_table(con: duckdb.DuckDBPyConnection, entity: Entity) -> str:
     """Where an entity's loaded rows are inserted: ``raw.<table>``, or the analytics file's table that a
-    view of that name reads (``ensure_tables``), with the full file's table of their person-identifying
-    columns (``pii_table``) then, if it has any (else None)."""
-    if _kind(con, "raw", entity.table) != "view":
-        return f"raw.{entity.table}", None
-    side = pii_table(entity)
-    return f"analytics.raw.{entity.table}", (f"raw.{side}" if side else None)
+    view of that name reads (``ensure_tables``)."""
+    return f"analytics.raw.{entity.table}" if _kind(con, "raw", entity.table) == "view" else f"raw.{entity.table}"
 
 
 def _kind(con: duckdb.DuckDBPyConnection, schema: str, name: str, database: str | None = None) -> str | None:
@@ -358,8 +311,6 @@ def build_models(
             kind = materialized(path)
             t0 = time.perf_counter()
             sql = render(path)
-            if kind == "table":  # a view keeps naming raw.<table>: the analytics file's own, read there alone
-                sql = read_raw_where_kept(con, sql, analytics)
             target = f"{analytics}.{name}" if analytics and in_analytics(con, layer, path.stem, kind, sql) else None
             here = "view" if target else kind
             # the previous version's copy may hold a name as the other kind (in the full file, or, from before
