@@ -393,6 +393,7 @@ def _load_files(
         waiting = sorted(todo, key=lambda i: -priority[i])
         futures: dict[int, Future] = {}
         running: dict[Future, int] = {}
+
         def held(i: int) -> bool:
             """Whether starting ``i`` now would keep a file of higher priority out once the files it waits for,
             all of them loading now, are done: the two would not fit beside what else is loading."""
@@ -544,10 +545,10 @@ def run_ingest(
                 raise InboxError("\n".join(result.errors))
             if progress:
                 task2 = progress.add_task("构建模型 (models)", total=None)
-            # the GX workers start now and import GX beside the models (not beside the load, whose memory peak is
-            # the run's), and this process's GX context (the reconciliations, the Data Docs) is made beside them
-            # too: the models are DuckDB's work, which lets go of Python's lock
-            # (both on threads: the pool's first worker waits for the fork server to import GX, 3.5 s)
+            # the GX workers start now, beside the models (not beside the load, whose memory peak is the run's):
+            # their fork server imports GX then, and this process's GX context (the reconciliations, the Data Docs)
+            # is made beside them too — the models are DuckDB's work, which lets go of Python's lock. Both on
+            # threads: the pool's first worker waits for the fork server's import (3.5 s)
             making = ThreadPoolExecutor(2, thread_name_prefix="gx")
             pooled = making.submit(gx_pool, max(1, settings.quality_threads)) if settings.quality_processes else None
             context = making.submit(gx_context, root)

@@ -113,7 +113,7 @@ def decode(data: bytes) -> tuple[str, str]:
     # cost 1.56 s of the 136 MiB district persons file, in Python, holding the lock the files loading
     # beside it need
     cut = data.find(b"\n", DECODE_SAMPLE_BYTES)
-    if cut >= 0 and _mostly_utf8(data[:cut]) is False:
+    if cut >= 0 and _mostly_utf8(data[:cut].decode("utf-8", errors="replace"), at_least=1000) is False:
         return data.decode("gb18030", errors="replace"), "gb18030"
     text = data.decode("utf-8", errors="replace")
     if _mostly_utf8(text):
@@ -124,13 +124,12 @@ def decode(data: bytes) -> tuple[str, str]:
 DECODE_SAMPLE_BYTES = 1 << 20
 
 
-def _mostly_utf8(data: bytes | str) -> bool | None:
-    """Whether text is mostly valid UTF-8 with a few broken rows (more than 20 well-formed non-ASCII
-    characters per broken one); None when bytes hold under 1,000 non-ASCII characters, too few to tell by."""
-    text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+def _mostly_utf8(text: str, at_least: int = 0) -> bool | None:
+    """Whether text decoded as UTF-8 (broken bytes replaced) is mostly valid UTF-8 with a few broken rows: more
+    than 20 well-formed non-ASCII characters per broken one; None under ``at_least`` non-ASCII characters."""
     bad = text.count(REPLACEMENT)
     non_ascii = len(text) - len(text.encode("ascii", "ignore"))
-    if isinstance(data, bytes) and non_ascii < 1000:
+    if non_ascii < at_least:
         return None
     return non_ascii - bad > 20 * bad
 
