@@ -28,6 +28,13 @@ def test_benchmark_json_is_complete(tmp_path):
     for k in ("ingest_s", "duckdb_read_s", "page_query_p50_ms", "page_query_p95_ms", "tag_filter_ms", "pandas_baseline_ratio"):
         assert isinstance(figures[k], int | float) and figures[k] > 0, k
     assert figures["page_query_p95_ms"] >= figures["page_query_p50_ms"]
+    # the bare read runs before the ingest and after it; the ratio is against their mean, and against each
+    before, after = figures["duckdb_read_runs_s"]
+    assert before > 0 and after > 0 and abs(figures["duckdb_read_s"] - (before + after) / 2) <= 0.1
+    ratios = figures["ingest_ratio_to_each_read"]
+    for ratio, read in zip(ratios, (before, after), strict=True):  # within the figures' rounding
+        assert abs(ratio - figures["ingest_s"] / read) <= ratio * (0.05 / figures["ingest_s"] + 0.005 / read) + 0.01
+    assert min(ratios) - 0.01 <= figures["ingest_ratio_to_duckdb_read"] <= max(ratios) + 0.01
     # CPU seconds of each child beside its wall time: how many of the cores it kept busy
     cores = os.cpu_count() or 1
     assert 0 < figures["ingest_cpu_s"] <= figures["ingest_s"] * cores + 1
