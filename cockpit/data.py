@@ -30,7 +30,8 @@ class Warehouse:
         self._con: duckdb.DuckDBPyConnection | None = None
         self._previous: duckdb.DuckDBPyConnection | None = None
 
-    def connection(self) -> duckdb.DuckDBPyConnection:
+    def _current(self) -> tuple[Path, duckdb.DuckDBPyConnection]:
+        """The published version's file and its connection, read together."""
         paths = current_paths(self.root)
         if paths is None:
             raise NotPublished(f"{self.root}: 尚无已发布的数据 (nothing published yet) — run `cockpit demo` or `cockpit ingest`")
@@ -41,12 +42,24 @@ class Warehouse:
                 if self._previous is not None:
                     self._previous.close()
                 self._previous, self._con, self._path = self._con, con, path
-            return self._con
+            return self._path, self._con
+
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        return self._current()[1]
 
     @property
     def version(self) -> str:
-        self.connection()
-        return self._path.parent.name if self._path else ""
+        return self._current()[0].parent.name
+
+    def pinned(self) -> Warehouse:
+        """This warehouse held at the version it reads now: every query through the result runs on that
+        version's connection, whatever is published meanwhile. For an answer made of several queries that
+        must agree: the tag filter's bit masks come from ``mart.tag_dictionary`` and are tested on
+        ``mart.person_profile``'s tag words, and a publish that adds a tag renumbers the others — one
+        version's masks on the next version's words pick the wrong people. The connection stays open until
+        the version after the next is published (``_current``); a request that outlives two publishes fails
+        rather than mixing them."""
+        return _Pinned(self, *self._current())
 
     def frame(self, sql: str, params: list | None = None) -> pl.DataFrame:
         cur = self.connection().cursor()
@@ -66,6 +79,17 @@ class Warehouse:
         r = self.rows(sql, params)
         v = r[0][0] if r else None
         return int(v) if type(v).__name__ == "Decimal" and v == int(v) else v
+
+
+class _Pinned(Warehouse):
+    """``Warehouse.pinned``: one version's connection, whatever ``live`` names later."""
+
+    def __init__(self, of: Warehouse, path: Path, con: duckdb.DuckDBPyConnection):
+        super().__init__(of.root, of.analytics)
+        self._path, self._con = path, con
+
+    def _current(self) -> tuple[Path, duckdb.DuckDBPyConnection]:
+        return self._path, self._con
 
 
 def _plain(df: pl.DataFrame) -> pl.DataFrame:

@@ -352,11 +352,13 @@ def _tag_where(wh: Warehouse, scope: Scope, f: TagFilter) -> tuple[str, list]:
 
 
 def tag_filter_count(wh: Warehouse, scope: Scope, f: TagFilter) -> int:
+    wh = wh.pinned()  # the masks and the words of one version (``Warehouse.pinned``)
     w, p = _tag_where(wh, scope, f)
     return wh.scalar(f"select count(*) from mart.person_profile where {w}", p)
 
 
 def tag_filter_by_grid(wh: Warehouse, scope: Scope, f: TagFilter) -> pl.DataFrame:
+    wh = wh.pinned()
     w, p = _tag_where(wh, scope, f)
     return wh.frame(
         f"select grid_code, count(*) as persons from mart.person_profile where {w} group by grid_code order by grid_code", p
@@ -365,6 +367,7 @@ def tag_filter_by_grid(wh: Warehouse, scope: Scope, f: TagFilter) -> pl.DataFram
 
 def tag_filter_list(wh: Warehouse, scope: Scope, f: TagFilter, limit: int = 100, offset: int = 0, unmasked: set[str] = frozenset()) -> pl.DataFrame:
     """Masked person list; ``unmasked`` fields (name, phone) come from the full registry for roles that need them."""
+    wh = wh.pinned()  # the masks, the page's words and the names of its tags from one version
     w, p = _tag_where(wh, scope, f)
     name = "persons.name" if "name" in unmasked else "profile.name_masked"
     phone = "persons.phone" if "phone" in unmasked else "profile.phone_masked"
@@ -502,6 +505,7 @@ def whistle_response(wh: Warehouse, scope: Scope) -> pl.DataFrame:
 
 def care_alerts(wh: Warehouse, scope: Scope, unmasked: set[str] = frozenset()) -> pl.DataFrame:
     w, p = scope.where(month=None)
+    wh = wh.pinned()
     masks, known = _tag_masks(wh, ("独居老人",))  # one tag: one word and its bit
     (word, mask), = masks.items() if known else ((0, 0),)
     alone, p_alone = f"(pp.tag_bits_{word} & ?) <> 0", [mask]  # mask 0 (nobody carries it): no row

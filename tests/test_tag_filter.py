@@ -155,3 +155,52 @@ def test_the_dictionary_is_read_again_for_a_new_version(tmp_path):
     assert q.tag_filter_count(w, q.Scope(), q.TagFilter(all_of=("T1",))) == 1
     both = q.tag_filter_list(w, q.Scope(), q.TagFilter(all_of=("A0",)), unmasked={"name"})
     assert both.select("name", "tags").rows() == [("P1", "A0、T1")]
+
+
+def test_a_publish_between_the_dictionary_and_the_query_changes_nothing(tmp_path, monkeypatch):
+    """The tag filter reads the dictionary's bits and then tests people's tag words: a publish landing between
+    the two (one that adds a tag sorting first, so every other tag moves up one bit) must not apply the old
+    version's masks to the new version's words. Each answer is the version's the request started on."""
+    from warehouse.publish import live_version, publish
+
+    inbox = tmp_path / "inbox" / "registry"
+    inbox.mkdir(parents=True)
+    (inbox / "grids.csv").write_text("网格编码,网格名称,社区,街道\nG1,一,甲,街道\n", encoding="utf-8")
+    (inbox / "buildings.csv").write_text("楼栋编码,地址,网格编码\nB1,1号,G1\n", encoding="utf-8")
+    ids = id_numbers(np.array(["310101"] * 3), np.array(["1996-01-01"] * 3, dtype="datetime64[D]"), np.arange(3) * 2 + 1)
+
+    def persons(tags: dict[str, str]) -> None:
+        rows = ["姓名,公民身份号码,户号,楼栋编码,人员标签"] + [f"{p},{i},H{p},B1,{tags[p]}" for p, i in zip(tags, ids, strict=True)]
+        (inbox / "persons.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+    root = tmp_path / "wh"
+    settings = Settings(warehouse=root, person_key_secret="k", data_docs=False)
+    persons({"P1": "T1", "P2": "T2", "P3": "T2"})  # T1 bit 0, T2 bit 1
+    assert run_ingest(tmp_path / "inbox", settings, as_of=date(2026, 3, 31)).status == "published"
+    old = live_version(root)
+    persons({"P1": "A0;T1", "P2": "T2", "P3": "T2"})  # A0 bit 0, T1 bit 1, T2 bit 2
+    assert run_ingest(tmp_path / "inbox", settings, as_of=date(2026, 3, 31)).status == "published"
+    new = live_version(root)
+
+    read_dictionary = q._tag_dictionary
+
+    def then_publish(wh, by_place=False):  # the dictionary as the request reads it, then the next version goes live
+        out = read_dictionary(wh, by_place)
+        if live_version(root) == old:
+            publish(root, new)
+        return out
+
+    monkeypatch.setattr(q, "_tag_dictionary", then_publish)
+    w = Warehouse(root)
+    for ask in (
+        lambda: q.tag_filter_list(w, q.Scope(), q.TagFilter(all_of=("T2",)), unmasked={"name"}).select("name", "tags").rows(),
+        lambda: q.tag_filter_count(w, q.Scope(), q.TagFilter(all_of=("T2",))),
+        lambda: q.tag_filter_by_grid(w, q.Scope(), q.TagFilter(all_of=("T2",))).rows(),
+    ):
+        publish(root, old)
+        assert w.version == old.name
+        answer = ask()
+        assert live_version(root) == new  # the publish did land mid-request
+        # T2 is bit 1 in the old version and T1's in the new: old masks on new words give P1 alone ("A0、T1")
+        assert answer in ([("P2", "T2"), ("P3", "T2")], 2, [("G1", 2)]), answer
+    assert q.tag_filter_list(w, q.Scope(), q.TagFilter(all_of=("A0",)), unmasked={"name"}).select("name", "tags").rows() == [("P1", "A0、T1")]
