@@ -204,3 +204,9 @@ def test_a_publish_between_the_dictionary_and_the_query_changes_nothing(tmp_path
         # T2 is bit 1 in the old version and T1's in the new: old masks on new words give P1 alone ("A0、T1")
         assert answer in ([("P2", "T2"), ("P3", "T2")], 2, [("G1", 2)]), answer
     assert q.tag_filter_list(w, q.Scope(), q.TagFilter(all_of=("A0",)), unmasked={"name"}).select("name", "tags").rows() == [("P1", "A0、T1")]
+    # the pin itself (the care list uses it the same way): it keeps its version's answers after a publish
+    pin = w.pinned()
+    publish(root, old)
+    assert (pin.version, w.version) == (new.name, old.name)
+    assert pin.scalar("select count(*) from mart.tag_dictionary") == 3  # A0, T1, T2
+    assert w.scalar("select count(*) from mart.tag_dictionary") == 2
