@@ -128,28 +128,33 @@ def test_tag_list_and_tags_shown(wh):
     assert shown["Q4"] == "、".join(TAGS["Q4"])
 
 
-
-def test_the_dictionary_is_read_again_for_a_new_version(tmp_path):
-    """The tag dictionary is read once per published version: after a publish that adds a tag sorting first
-    (every other tag moves up one bit), the same Warehouse filters and names tags by the new numbering."""
+def _registry_publisher(tmp_path, people: int):
+    """A registry inbox of one grid and building under ``tmp_path``; the function returned writes its persons
+    file (person → tags, in that order, with valid ID numbers) and ingests it into ``tmp_path / "wh"``."""
     inbox = tmp_path / "inbox" / "registry"
     inbox.mkdir(parents=True)
     (inbox / "grids.csv").write_text("网格编码,网格名称,社区,街道\nG1,一,甲,街道\n", encoding="utf-8")
     (inbox / "buildings.csv").write_text("楼栋编码,地址,网格编码\nB1,1号,G1\n", encoding="utf-8")
-    ids = id_numbers(np.array(["310101"] * 2), np.array(["1996-01-01"] * 2, dtype="datetime64[D]"), np.arange(2) * 2 + 1)
+    ids = id_numbers(np.array(["310101"] * people), np.array(["1996-01-01"] * people, dtype="datetime64[D]"), np.arange(people) * 2 + 1)
+    settings = Settings(warehouse=tmp_path / "wh", person_key_secret="k", data_docs=False)
 
-    def persons(tags: dict[str, str]) -> None:
+    def publish_registry(tags: dict[str, str]) -> None:
         rows = ["姓名,公民身份号码,户号,楼栋编码,人员标签"] + [f"{p},{i},H{p},B1,{tags[p]}" for p, i in zip(tags, ids, strict=True)]
         (inbox / "persons.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+        assert run_ingest(tmp_path / "inbox", settings, as_of=date(2026, 3, 31)).status == "published"
 
-    settings = Settings(warehouse=tmp_path / "wh", person_key_secret="k", data_docs=False)
-    persons({"P1": "T1", "P2": "T2"})
-    assert run_ingest(tmp_path / "inbox", settings, as_of=date(2026, 3, 31)).status == "published"
+    return publish_registry
+
+
+def test_the_dictionary_is_read_again_for_a_new_version(tmp_path):
+    """The tag dictionary is read once per published version: after a publish that adds a tag sorting first
+    (every other tag moves up one bit), the same Warehouse filters and names tags by the new numbering."""
+    publish_registry = _registry_publisher(tmp_path, 2)
+    publish_registry({"P1": "T1", "P2": "T2"})
     w = Warehouse(tmp_path / "wh")
     first = q.tag_filter_list(w, q.Scope(), q.TagFilter(all_of=("T2",)), unmasked={"name"})
     assert first.select("name", "tags").rows() == [("P2", "T2")]
-    persons({"P1": "A0;T1", "P2": "T2"})  # A0 takes bit 0; T1, T2 move to bits 1, 2
-    assert run_ingest(tmp_path / "inbox", settings, as_of=date(2026, 3, 31)).status == "published"
+    publish_registry({"P1": "A0;T1", "P2": "T2"})  # A0 takes bit 0; T1, T2 move to bits 1, 2
     again = q.tag_filter_list(w, q.Scope(), q.TagFilter(all_of=("T2",)), unmasked={"name"})
     assert again.select("name", "tags").rows() == [("P2", "T2")]
     assert q.tag_filter_count(w, q.Scope(), q.TagFilter(all_of=("T1",))) == 1
@@ -163,23 +168,11 @@ def test_a_publish_between_the_dictionary_and_the_query_changes_nothing(tmp_path
     version's masks to the new version's words. Each answer is the version's the request started on."""
     from warehouse.publish import live_version, publish
 
-    inbox = tmp_path / "inbox" / "registry"
-    inbox.mkdir(parents=True)
-    (inbox / "grids.csv").write_text("网格编码,网格名称,社区,街道\nG1,一,甲,街道\n", encoding="utf-8")
-    (inbox / "buildings.csv").write_text("楼栋编码,地址,网格编码\nB1,1号,G1\n", encoding="utf-8")
-    ids = id_numbers(np.array(["310101"] * 3), np.array(["1996-01-01"] * 3, dtype="datetime64[D]"), np.arange(3) * 2 + 1)
-
-    def persons(tags: dict[str, str]) -> None:
-        rows = ["姓名,公民身份号码,户号,楼栋编码,人员标签"] + [f"{p},{i},H{p},B1,{tags[p]}" for p, i in zip(tags, ids, strict=True)]
-        (inbox / "persons.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-
     root = tmp_path / "wh"
-    settings = Settings(warehouse=root, person_key_secret="k", data_docs=False)
-    persons({"P1": "T1", "P2": "T2", "P3": "T2"})  # T1 bit 0, T2 bit 1
-    assert run_ingest(tmp_path / "inbox", settings, as_of=date(2026, 3, 31)).status == "published"
+    publish_registry = _registry_publisher(tmp_path, 3)
+    publish_registry({"P1": "T1", "P2": "T2", "P3": "T2"})  # T1 bit 0, T2 bit 1
     old = live_version(root)
-    persons({"P1": "A0;T1", "P2": "T2", "P3": "T2"})  # A0 bit 0, T1 bit 1, T2 bit 2
-    assert run_ingest(tmp_path / "inbox", settings, as_of=date(2026, 3, 31)).status == "published"
+    publish_registry({"P1": "A0;T1", "P2": "T2", "P3": "T2"})  # A0 bit 0, T1 bit 1, T2 bit 2
     new = live_version(root)
 
     read_dictionary = q._tag_dictionary
