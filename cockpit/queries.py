@@ -285,6 +285,7 @@ def _tag_dictionary(wh: Warehouse, by_place: bool = False) -> dict:
     """``mart.tag_dictionary`` of the version ``wh`` reads — tag → (word, bit), or with ``by_place`` (word, bit) →
     tag —, read once per version (at most 504 rows; a query per tag list cost 0.9 ms, three per filter, twice
     per count and page: 5.4 of the district filter's ms)."""
+    wh = wh.pinned()  # the key's version is the one the rows are read from, whoever calls
     key = (str(wh.root), wh.version)
     if key not in _DICTIONARIES:
         rows = wh.rows("select tag, word, bit from mart.tag_dictionary")

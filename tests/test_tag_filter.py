@@ -203,3 +203,30 @@ def test_a_publish_between_the_dictionary_and_the_query_changes_nothing(tmp_path
     assert (pin.version, w.version) == (new.name, old.name)
     assert pin.scalar("select count(*) from mart.tag_dictionary") == 3  # A0, T1, T2
     assert w.scalar("select count(*) from mart.tag_dictionary") == 2
+
+
+def test_the_dictionary_is_cached_under_the_version_it_was_read_from(tmp_path, monkeypatch):
+    """A publish between reading the version (the cache key) and reading the dictionary's rows must not file the
+    new version's numbering under the old version's name: a later request on the old version would use it."""
+    from warehouse.publish import live_version, publish
+
+    root = tmp_path / "wh"
+    publish_registry = _registry_publisher(tmp_path, 2)
+    publish_registry({"P1": "T1", "P2": "T2"})
+    old = live_version(root)
+    publish_registry({"P1": "A0;T1", "P2": "T2"})
+    new = live_version(root)
+    publish(root, old)
+    read_rows = Warehouse.rows
+
+    def publish_then_read(self, sql, params=None):
+        if "tag_dictionary" in sql and live_version(root) == old:
+            publish(root, new)
+        return read_rows(self, sql, params)
+
+    monkeypatch.setattr(Warehouse, "rows", publish_then_read)
+    w = Warehouse(root)
+    q._DICTIONARIES.clear()
+    q._tag_dictionary(w)
+    assert live_version(root) == new  # the publish did land between the two reads
+    assert q._DICTIONARIES[(str(root), old.name)][0] == {"T1": (0, 0), "T2": (0, 1)}
