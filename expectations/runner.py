@@ -478,28 +478,37 @@ def _suite_results(
 
     groups = [(part_name(cols), cols, [(j, confs[j], fingerprint) for j in idxs]) for cols, idxs in column_groups.items()]
 
-    def start(groups, table, run_name) -> Future:
-        """Validation of a chunk, begun: in a worker process while this thread reads the next chunk."""
+    def start(groups, table, run_name, full: bool = False) -> Future:
+        """Validation of a chunk, begun: in a worker process while this thread reads the next chunk. ``full``: GX's
+        own results come back too, for the Data Docs (the first chunk's, and the fingerprints')."""
+        full = full and docs is not None
         if pool:
             path = _handover(table)
             try:
-                begun = pool.submit(_validate, groups, path, run_name, run_time, docs is not None)
+                begun = pool.submit(_validate, groups, path, run_name, run_time, full)
             except BaseException:
                 _discard(path)
                 raise
             begun.add_done_callback(lambda _: _discard(path))  # a worker that failed may have left it
             return begun
         done: Future = Future()
-        done.set_result(_validate(groups, table, run_name, run_time, docs is not None))
+        done.set_result(_validate(groups, table, run_name, run_time, full))
         return done
 
     def summaries(begun: Future) -> list:
-        out, results, suites, (pid, cpu) = begun.result()
+        out, results, _, (pid, cpu) = begun.result()
         if pool:
             _WORKER_CPU[pid] = max(cpu, _WORKER_CPU.get(pid, 0.0))
-        if docs is not None:
-            docs.append((results, suites))
+        for key, vr in results:
+            for x in vr.results:
+                shown.setdefault(x.expectation_config.meta["position"], (key, vr, x))
         return out
+
+    def merge(j: int, summary: dict) -> None:
+        _merge(agg, j, summary)
+        missing[j] = missing.get(j, 0) + summary["missing_count"]
+        if not summary["success"]:
+            partial.setdefault(j, []).extend(summary["unexpected"])
 
     table = spec.get("table", f"staging.{name}")
     key = spec.get("key")
@@ -518,7 +527,7 @@ def _suite_results(
         values, in ``parts`` pieces by the key's hash (one piece: the whole table)."""
         for j, summary in summaries(begun):
             if not (summary["stands_for"] and not summary["success"]):
-                _merge(agg, j, summary)
+                merge(j, summary)
                 continue
             # two equal fingerprints, a repeat or a collision: the values decide, a piece at a time (a key's rows
             # share a piece)
@@ -527,8 +536,12 @@ def _suite_results(
             for piece in range(parts):
                 values = cur.sql(f"select {select} from {table} {_piece(key, piece, parts)}").to_arrow_table()
                 for j2, exact in summaries(start([(part_name(own) + ".values", tuple(own), [(j, confs[j], False)])], values, run_name)):
-                    _merge(agg, j2, exact)
+                    merge(j2, exact)
 
+    # for the Data Docs, one page per suite: each expectation's first GX result, its counts made the whole table's
+    shown: dict[int, tuple] = {}
+    missing: dict[int, int] = {}
+    partial: dict[int, list] = {}
     cur = con.cursor()
     try:
         previous, prints = None, []
@@ -538,7 +551,7 @@ def _suite_results(
             run_name = run_id + (f"-part{i + 1}of{n}" if n > 1 else "")
             if unique:  # copied out: a column of DuckDB's Arrow batches holds every column of them (person_tags: +520 MiB)
                 prints.append(pa.table({c: pa.concat_arrays(chunk.column(c).chunks) for c in dict.fromkeys(c for _, cols, _ in unique for c in cols)}))
-            begun = start(per_chunk, chunk, run_name) if per_chunk else None
+            begun = start(per_chunk, chunk, run_name, full=i == 0) if per_chunk else None
             del chunk
             if previous:
                 finish(*previous)
@@ -548,10 +561,68 @@ def _suite_results(
         if unique:
             fingerprints = pa.concat_tables(prints)
             del prints
-            finish(start(unique, fingerprints, run_id + "-keys"), run_id + "-keys")
+            finish(start(unique, fingerprints, run_id + "-keys", full=True), run_id + "-keys")
     finally:
         cur.close()
+    if docs is not None and shown:
+        docs.append(_suite_page(name, agg, shown, missing, partial, run_id, run_time))
     return [a | {"suite": name} for _, a in sorted(agg.items())]
+
+
+def _suite_page(name: str, agg: dict, shown: dict, missing: dict, partial: dict, run_id: str, run_time):
+    """One suite's Data Docs page, (validation result by key, suites), from each expectation's first GX result with
+    the counts of every chunk and piece: a table of several chunks was a page per chunk and group of columns
+    (294 pages for the district, each a fragment of a suite; building them, with the results sent back from the
+    workers, cost ≈ 10 CPU s of the quality step)."""
+    import great_expectations as gx
+    from great_expectations.core import ExpectationSuiteValidationResult
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    results = []
+    for j, (_, _, x) in sorted(shown.items()):
+        a, res = agg[j], dict(x.result or {})
+        n, bad, gone = a["element_count"], a["unexpected_count"], missing.get(j, 0)
+        if "element_count" in res:
+            values = partial.get(j, [])[:20]
+            res |= {
+                "element_count": n,
+                "unexpected_count": bad,
+                "missing_count": gone,
+                "missing_percent": 100 * gone / n if n else None,
+                "unexpected_percent": 100 * bad / (n - gone) if n - gone else None,
+                "unexpected_percent_total": 100 * bad / n if n else None,
+                "unexpected_percent_nonmissing": 100 * bad / (n - gone) if n - gone else None,
+                "partial_unexpected_list": values,
+                "partial_unexpected_counts": [{"value": v, "count": values.count(v)} for v in dict.fromkeys(values)],
+            }
+        x.result, x.success = res, a["success"]
+        results.append(x)
+    _, vr0, _ = next(iter(shown.values()))
+    run = RunIdentifier(run_name=run_id, run_time=run_time)
+    good = sum(x.success for x in results)
+    vr = ExpectationSuiteValidationResult(
+        success=good == len(results),
+        results=results,
+        suite_name=name,
+        statistics={
+            "evaluated_expectations": len(results),
+            "successful_expectations": good,
+            "unsuccessful_expectations": len(results) - good,
+            "success_percent": 100 * good / len(results),
+        },
+        meta=dict(vr0.meta) | {"run_id": run},  # the run's name, not its first chunk's
+    )
+    key = ValidationResultIdentifier(ExpectationSuiteIdentifier(name), run, f"warehouse-{name}")
+    suite = gx.ExpectationSuite(name=name)
+    for x in results:
+        expectation = x.expectation_config.to_domain_obj()
+        expectation.id = None  # a copy: the chunk's own suite holds the original
+        suite.add_expectation(expectation)
+    return [(key, vr)], [suite]
 
 
 def run_quality(
@@ -762,6 +833,7 @@ def _summary(x) -> dict:
         "success": bool(x.success),
         "unexpected_count": int(res.get("unexpected_count") or 0),
         "element_count": int(res.get("element_count") or 0),
+        "missing_count": int(res.get("missing_count") or 0),
         "observed": None if res.get("observed_value") is None else str(res["observed_value"]),
         "unexpected": [str(v) for v in (res.get("partial_unexpected_list") or [])[:5]],
         "error": None if error is None else str(error)[:300],

@@ -638,3 +638,50 @@ def test_a_reference_checks_column_stays_in_duckdb_only_its_boolean_goes_to_gx(t
         ("expect_column_values_to_not_be_null", "grp", 1, False),
     ]
     assert set(seen) == {("grp", "grp ∈ reference")}  # read by another check: it travels
+
+
+@pytest.mark.parametrize("processes", [False, True])
+def test_data_docs_have_one_page_per_suite_with_the_whole_tables_counts(tmp_path, processes):
+    """A table read in chunks gets one Data Docs page for its suite, not one per chunk and group of columns, and the
+    page counts every row: 2 of 5 ``txt`` values missing, one in the first chunk and one in the third; 'k9' the one
+    value outside the set, in the second; a repeated key found on the fingerprints and counted on the values."""
+    import re
+
+    import duckdb
+    from conftest import make_settings
+
+    from expectations.runner import run_quality
+    from warehouse.build import ensure_tables
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_tables(con)
+    con.execute("create schema s")
+    con.execute(
+        "create table s.t as select * from (values (1, null, 'k1'), (2, 'b', 'k2'), (3, 'c', 'k9'), (3, 'd', 'k1'), (5, null, 'k2')) v(id, txt, grp)"
+    )
+    expect = [
+        {"type": "expect_column_values_to_not_be_null", "column": "txt", "severity": "critical"},
+        {"type": "expect_column_values_to_be_in_set", "column": "grp", "value_set": ["k1", "k2"], "severity": "warning"},
+        {"type": "expect_column_values_to_be_unique", "column": "id", "severity": "critical"},
+    ]
+    settings = make_settings(tmp_path / "wh").model_copy(
+        update={"quality_chunk_rows": 2, "data_docs": True, "quality_processes": processes}
+    )
+    results = run_quality(con, "r1", settings, suites={"t": {"table": "s.t", "key": "id", "expect": expect}})
+    assert [(q["expectation"], q["unexpected_count"], q["element_count"]) for q in results] == [
+        ("expect_column_values_to_not_be_null", 2, 5),
+        ("expect_column_values_to_be_in_set", 1, 5),
+        ("expect_column_values_to_be_unique", 2, 5),
+    ]
+    site = settings.warehouse / "gx" / "uncommitted" / "data_docs" / "local_site"
+    assert {p.name for p in (site / "validations").iterdir()} == {"t"}
+    pages = list((site / "validations" / "t").rglob("*.html"))
+    assert len(pages) == 1
+    text = " ".join(re.sub(r"<[^>]+>", " ", pages[0].read_text()).split())  # the page as it reads
+    assert "Run Name r1 " in text and "part" not in text
+    assert "Evaluated Expectations 3 Successful Expectations 0" in text
+    # as GX words its counts: 1 of the 5 rows outside the set ('k9', from the second chunk), 2 repeated ids, 2 nulls
+    assert "values must belong to this set: k1 k2 . 1 unexpected values found. 20% of 5 total rows." in text
+    assert "Unexpected Value Count k9 1" in text
+    assert "values must be unique. 2 unexpected values found. 40% of 5 total rows." in text
+    assert "values must never be null. 2 unexpected values found. 40% of 5 total rows." in text
