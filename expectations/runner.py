@@ -456,7 +456,7 @@ def _suite_results(
 ) -> list[dict]:
     """The results of one suite's expectations (not its reconciliations) on the ``rows`` rows of its table: this
     thread reads the chunks on a cursor of its own and hands each to a worker process of ``pool`` (or, with
-    no pool, validates it here). What the Data Docs need is added to ``docs``."""
+    no pool, validates it here). The suite's Data Docs page (``_suite_page``) is added to ``docs``."""
     confs = spec["expect"]
     agg: dict[int, dict] = {}
     if rows == 0:
@@ -735,11 +735,11 @@ def run_quality(
     rank = {name: k for k, name in enumerate(suites)}
     results.sort(key=lambda a: (a["expectation"] == "reconcile", rank[a["suite"]]))  # stable within a suite
     _store(con, run_id, results)
-    if docs is not None:  # every chunk's results and the suites behind them, in one site
-        for chunk_results, chunk_suites in docs:
-            for suite in chunk_suites:
+    if docs is not None:  # every suite's page (``_suite_page``) and the suite behind it, in one site
+        for page_results, page_suites in docs:
+            for suite in page_suites:
                 ctx.suites.add_or_update(suite)
-            for key, vr in chunk_results:
+            for key, vr in page_results:
                 ctx.validation_results_store.set(key, vr)
         ctx.build_data_docs()
     return results
