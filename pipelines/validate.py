@@ -20,7 +20,6 @@ from pipelines.normalize import (
     given,
     halfwidth,
     has_fullwidth,
-    id_checks,
     parse_floats,
     parse_phone,
     parse_tags,
@@ -80,7 +79,7 @@ def _typed(df: pl.DataFrame, entity: Entity, mapping: Mapping, tz: str, keys: Pe
     )
     for c in entity.columns:
         if c.kind == "id":
-            checks = id_checks(out[c.name]).rename(lambda n, c=c: f"__{c.name}_{n}")
+            checks = keys.checks(out[c.name]).rename(lambda n, c=c: f"__{c.name}_{n}")
             out = pl.concat([out, checks], how="horizontal").with_columns(
                 pl.col(f"__{c.name}_id_norm").alias(c.name)
             )

@@ -247,6 +247,25 @@ def test_a_runs_person_keys_hash_each_id_once_and_match_the_one_off_key():
     assert (first[0], first[1], first[2]) == (later[2], later[0], None)
 
 
+def test_a_runs_id_checks_check_each_number_once_and_give_the_one_off_answers(monkeypatch):
+    import pipelines.normalize as normalize
+
+    keys = PersonKeys(b"secret-a")
+    checked = []
+    real = normalize._id_table
+    monkeypatch.setattr(normalize, "_id_table", lambda v: checked.append(sorted(v.to_list())) or real(v))
+    first = ["360426199101010071", "11010519491231002X", None, "360426199101010072"]
+    keys.checks(pl.Series("id_number", first))
+    ids = ["11010519491231002X", "440524188001010014", "360426199101010072", None, "1101051949123100", "440524188001010014"]
+    later = keys.checks(pl.Series("reporter_id_number", ids))
+    # the numbers seen before were not checked again; the new ones once each
+    assert checked == [sorted(v for v in first if v), ["1101051949123100", "440524188001010014"]]
+    assert keys.checked["__v"].is_unique().all() and keys.checked.height == 5
+    assert later.rows() == id_checks(pl.Series(ids)).rows()  # the one-off answers, row for row
+    assert later.row(2)[1] == "bad_id_checksum" and later.row(4)[1] == "bad_id_format" and later.row(3) == (None,) * 4
+    assert later.row(0)[2:] == (date(1949, 12, 31), "女")
+
+
 def test_gcj02_round_trip():
     lon, lat = np.array([121.4650, 116.3975]), np.array([31.2120, 39.9087])
     glon, glat = _wgs84_to_gcj02(lon, lat)
