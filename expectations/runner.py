@@ -44,8 +44,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 SUITES = Path(__file__).parent
 SEVERITIES = ("critical", "warning")
@@ -124,8 +126,8 @@ def gx_context(root: Path | None):
 def _expectation(conf: dict, position: int, fingerprint: bool = False):
     """``conf`` as a GX expectation. Its meta keeps its position in the suite: results are matched to
     expectations by it, not by the order GX lists them in. With ``fingerprint``, a uniqueness expectation
-    becomes GX's uniqueness check of its ``_fingerprint_column`` (see ``_fingerprint_sql``); its meta names
-    the expectation it stands for."""
+    becomes GX's check that its ``_fingerprint_column``, sorted, is strictly increasing (see ``_fingerprint_sql``
+    and ``_sorted_prints``); its meta names the expectation it stands for."""
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     kwargs = {k: v for k, v in conf.items() if k not in ("type", "severity", "value_set_sql")}
@@ -135,7 +137,8 @@ def _expectation(conf: dict, position: int, fingerprint: bool = False):
         kwargs["column"], kwargs["value_set"] = _reference_column(conf["column"]), [True]
         meta["reference"] = conf["value_set_sql"]
     if fingerprint and _fingerprinted(conf):
-        kind, kwargs = "expect_column_values_to_be_unique", {"column": _fingerprint_column(conf)}
+        # on fingerprints handed over sorted (``_sorted_prints``): distinct exactly when each is above the one before
+        kind, kwargs = "expect_column_values_to_be_increasing", {"column": _fingerprint_column(conf), "strictly": True}
         meta |= {"stands_for": conf["type"], "column": _column_of(conf)}
     return ExpectationConfiguration(type=kind, kwargs=kwargs, meta=meta).to_domain_obj()
 
@@ -261,6 +264,18 @@ def _frame(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas(types_mapper=lambda t: pd.ArrowDtype(t) if t in arrow else None)
 
 
+def _sorted_prints(table: pa.Table, cols: tuple[str, ...]) -> tuple[pd.DataFrame, int]:
+    """A fingerprint column (``_fingerprint_sql``) as GX checks it: its values sorted, its nulls (the rows GX would
+    leave out) dropped and counted. Sorted, they are distinct exactly when each is above the one before, which
+    GX checks in one pass; its uniqueness check hashed them all (pandas ``duplicated``: 4.1 of person_tags'
+    6.7 s for 21.7M fingerprints, against 0.6 s for numpy's sort). They stay 64-bit integers: a column with
+    nulls became floats, which round fingerprints that differ by less than 2¹¹."""
+    (col,) = cols
+    values = table.column(col)
+    kept = pc.drop_null(values)
+    return pd.DataFrame({col: np.sort(kept.to_numpy())}), len(values) - len(kept)
+
+
 def _checkpoint(gx, ctx, ds, name: str, expectations: list):
     suite = gx.ExpectationSuite(name=name)
     for e in expectations:
@@ -275,7 +290,11 @@ def _checkpoint(gx, ctx, ds, name: str, expectations: list):
     except (KeyError, LookupError):
         bd = asset.add_batch_definition_whole_dataframe("whole")
     vd = ctx.validation_definitions.add_or_update(gx.ValidationDefinition(name=name, data=bd, suite=suite))
-    return ctx.checkpoints.add_or_update(gx.Checkpoint(name=name, validation_definitions=[vd], actions=[]))
+    # BASIC: the counts and the first 20 unexpected values, all a result keeps (``_summary``); GX's default, SUMMARY,
+    # also counts the unexpected values and lists their row indexes, which nothing reads
+    return ctx.checkpoints.add_or_update(
+        gx.Checkpoint(name=name, validation_definitions=[vd], actions=[], result_format="BASIC")
+    )
 
 
 _LOCAL = threading.local()  # per validating thread (in a worker process, its one thread): a GX context and its checkpoints
@@ -437,15 +456,24 @@ def _validate(groups: list, table: pa.Table | str, run_name: str, run_time, docs
     by key, when ``docs``. Runs in a worker process, or in a thread of this one."""
     from great_expectations.core.run_identifier import RunIdentifier
 
-    df = _frame(_taken(table) if isinstance(table, str) else table)
+    table = _taken(table) if isinstance(table, str) else table
+    prints = {part: _sorted_prints(table, cols) for part, cols, items in groups if all(fp and _fingerprinted(c) for _, c, fp in items)}
+    plain = [c for part, cols, _ in groups if part not in prints for c in cols]
+    df = _frame(table.select(list(dict.fromkeys(plain))) if prints else table)
     del table
     run = RunIdentifier(run_name=run_name, run_time=run_time)
     summaries, results = [], []
     for part, cols, items in groups:
         checkpoint = _checkpoint_here(part, items)
-        out = checkpoint.run(batch_parameters={"dataframe": df[list(cols)] if cols else df}, run_id=run)
+        frame, nulls = prints[part] if part in prints else (df[list(cols)] if cols else df, 0)
+        out = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=run)
         for key, vr in out.run_results.items():
-            summaries.extend((x.expectation_config.meta["position"], _summary(x)) for x in vr.results)
+            for x in vr.results:
+                summary = _summary(x)
+                # the rows GX leaves out, left out before the sort: counted as GX counts them
+                summary["element_count"] += nulls
+                summary["missing_count"] += nulls
+                summaries.append((x.expectation_config.meta["position"], summary))
             if docs:
                 results.append((key, vr))
     return summaries, results, (os.getpid(), time.process_time())
@@ -580,10 +608,17 @@ def _suite_page(name: str, agg: dict, shown: dict, missing: dict, partial: dict,
         ExpectationSuiteIdentifier,
         ValidationResultIdentifier,
     )
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     results = []
     for j, (_, _, x) in sorted(shown.items()):
         a, res = agg[j], dict(x.result or {})
+        conf = x.expectation_config
+        if conf.meta.get("stands_for") and conf.type == "expect_column_values_to_be_increasing":
+            # a fingerprint check reads as the uniqueness check it stands for, not as the sort it runs on
+            x.expectation_config = ExpectationConfiguration(
+                type="expect_column_values_to_be_unique", kwargs={"column": conf.kwargs["column"]}, meta=conf.meta
+            )
         n, bad, gone = a["element_count"], a["unexpected_count"], missing.get(j, 0)
         if "element_count" in res:
             values = partial.get(j, [])[:20]
