@@ -13,6 +13,7 @@ import resource
 import signal
 import threading
 import uuid
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
@@ -321,6 +322,7 @@ def _load_files(
     keys: PersonKeys,
     progress: Progress | None = None,
     task=None,
+    tail: Callable[[], None] | None = None,
 ) -> list[tuple[FileResult, datetime, datetime, str | None]]:
     """Load the inbox's files ``settings.ingest_load_threads`` at a time, each on a cursor of its own; (result, started, finished,
     why it was refused) per file, in the order given. A file starts once the tables it is checked against
@@ -334,7 +336,9 @@ def _load_files(
     Reading and checking one file keeps about 1.4 of the 2 cores busy (Polars' parser and expressions
     are parallel, the Python around them is not); two at once kept 1.82 cores busy at district scale and
     three 1.88 (the Python of one runs while the others' Polars and DuckDB work does), and the big event
-    files load beside ticket files rather than alone."""
+    files load beside ticket files rather than alone. ``tail`` is called once, as the load's tail begins: every
+    file started and one done, so a core would wait for the last files (district: the 16M-event CSV alone for
+    its last 6 s)."""
     threads = max(1, settings.ingest_load_threads)
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="load")
     try:
@@ -427,6 +431,9 @@ def _load_files(
                 if progress:
                     futures[i].add_done_callback(lambda _: progress.advance(task))
                 continue
+            if tail is not None and not waiting and len(running) < threads:
+                tail()
+                tail = None
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for f in done:
                 unfinished[files[running.pop(f)][0].table] -= 1
@@ -517,9 +524,30 @@ def run_ingest(
             }
             task = progress.add_task("读取与校验 (loading)", total=len(ordered)) if progress else None
             keys = PersonKeys(settings.key_secret())
-            loads = _load_files(
-                con, ordered, seen, inbox=inbox, run_id=run_id, settings=settings, keys=keys, progress=progress, task=task
-            )
+            # the GX workers start as the load's tail begins, on the core the last files leave idle, not beside the
+            # load's peak (two big files at once): their fork server imports GX then (3.5 s), and this process's GX
+            # context (the reconciliations, the Data Docs) is made beside them. Both on threads: the pool's first
+            # worker waits for the fork server's import. Until the nineteenth stop they started with the models,
+            # whose DuckDB work keeps both cores busy
+            making = ThreadPoolExecutor(2, thread_name_prefix="gx")
+            gx_started: dict[str, Future | None] = {}
+
+            def start_gx() -> None:
+                gx_started["pool"] = making.submit(gx_pool, max(1, settings.quality_threads)) if settings.quality_processes else None
+                gx_started["context"] = making.submit(gx_context, root)
+
+            try:
+                loads = _load_files(
+                    con, ordered, seen, inbox=inbox, run_id=run_id, settings=settings, keys=keys, progress=progress,
+                    task=task, tail=start_gx,
+                )
+            finally:
+                making.shutdown(wait=False)  # what was started finishes on its own
+            if not gx_started:  # nothing to load, or one file
+                making = ThreadPoolExecutor(2, thread_name_prefix="gx")
+                start_gx()
+                making.shutdown(wait=False)
+            pooled, context = gx_started["pool"], gx_started["context"]
             for fr, t0, t1, error in loads:
                 if error:
                     result.errors.append(error)
@@ -547,14 +575,6 @@ def run_ingest(
                 raise InboxError("\n".join(result.errors))
             if progress:
                 task2 = progress.add_task("构建模型 (models)", total=None)
-            # the GX workers start now, beside the models (not beside the load, whose memory peak is the run's):
-            # their fork server imports GX then, and this process's GX context (the reconciliations, the Data Docs)
-            # is made beside them too — the models are DuckDB's work, which lets go of Python's lock. Both on
-            # threads: the pool's first worker waits for the fork server's import (3.5 s)
-            making = ThreadPoolExecutor(2, thread_name_prefix="gx")
-            pooled = making.submit(gx_pool, max(1, settings.quality_threads)) if settings.quality_processes else None
-            context = making.submit(gx_context, root)
-            making.shutdown(wait=False)
             con.execute(f"set memory_limit = '{settings.ingest_memory_limit}'")
             write_params(con, as_of, settings)
             load_frozen(con, settings.warehouse)

@@ -345,8 +345,13 @@ def test_a_file_that_would_keep_a_heavier_chain_waiting_is_held(tmp_path, monkey
     settings = make_settings(tmp_path / "wh").model_copy(
         update={"ingest_parallel_load_mib": 6144, "ingest_load_threads": 3}
     )
-    out = ingest._load_files(con, files, set(), inbox=inbox, run_id="r", settings=settings, keys=None)
+    tail = lambda: log.append(("tail", ""))  # noqa: E731 — called from the loop's thread, no file starting meanwhile
+    out = ingest._load_files(con, files, set(), inbox=inbox, run_id="r", settings=settings, keys=None, tail=tail)
     assert [fr.status for fr, *_ in out] == ["loaded"] * 5
+    # the tail (where the GX workers start): once, when the last file (tracks, held until the events were done)
+    # had been handed to its thread, before it is done
+    assert log.count(("tail", "")) == 1
+    assert log.index(("end", "events.csv")) < log.index(("tail", "")) < log.index(("end", "tracks.csv"))
     assert log.index(("start", "t1.csv")) < log.index(("end", "devices.csv"))  # fits beside the events
     assert log.index(("end", "devices.csv")) < log.index(("start", "events.csv")) < log.index(("start", "tracks.csv"))
     assert log.index(("end", "events.csv")) < log.index(("start", "tracks.csv"))
