@@ -477,6 +477,7 @@ def run_ingest(
         gx_context,
         gx_pool,
         run_quality,
+        stop_gx_pool,
     )
 
     started = datetime.now()
@@ -592,6 +593,7 @@ def run_ingest(
                 result.quality = run_quality(con, run_id, settings, progress=progress, context=context)
             finally:
                 lap("quality")
+                stop_gx_pool()  # what the workers hold is let go before the analytics file's last writes
                 copier.join()
             _fault("after_quality")
             if result.critical_failures:
