@@ -47,7 +47,8 @@ class Settings(BaseSettings):
     )
     quality_processes: bool = Field(
         True,
-        description="Validate in GX worker processes, started as the models start so that GX is imported beside them; "
+        description="Validate in GX worker processes, started as the load's tail begins so that GX is imported on the "
+        "core its last files leave idle, and stopped when the suites are done; "
         "off, each thread validates on a GX context of its own in the ingest's process (GX's pandas path is much "
         "Python under one lock: the district suites took 39.6–41.8 s in two threads, 33.2–36.8 s in two processes). "
         "Off is for a debugger or a profiler inside one process.",
