@@ -351,9 +351,10 @@ def _ready() -> int:
 def gx_pool(workers: int):
     """The GX worker processes, ``workers`` of them, started once per process and reused by later runs in the
     same process until ``stop_gx_pool``. ``run_ingest`` asks for them as the load's tail begins, so that GX is
-    imported on the core its last files leave idle, and stops them when its suites are done. Why processes: GX's pandas path spends much of its time in Python, under one lock per process; on the
-    district warehouse the suites took 39.6–41.8 s in two threads of one process, 33.2–36.8 s with two
-    workers, 3.7 s of it starting them (README). They are forked from a fork server that imported GX once
+    imported on the core its last files leave idle, and stops them when its suites are done. Why processes:
+    GX's pandas path spends much of its time in Python, under one lock per process; on the district warehouse
+    the suites took 39.6–41.8 s in two threads of one process, 33.2–36.8 s with two workers, 3.7 s of it starting
+    them (README). They are forked from a fork server that imported GX once
     (3.5 CPU s here), rather than spawned to import it each: never forked from this process, whose DuckDB and
     Polars threads a fork would copy mid-work."""
     import multiprocessing
@@ -460,7 +461,7 @@ def _taken(path: str) -> pa.Table:
 
 def _validate(groups: list, table: pa.Table | str, run_name: str, run_time, docs: bool):
     """Validate one chunk (an Arrow table): per group (checkpoint name, its columns, its expectations), GX on a
-    frame of those columns. Returns (position, result summary) pairs, and for the Data Docs GX's validation results
+    frame of those columns — a group of fingerprint checks on its fingerprints sorted (``_sorted_prints``). Returns (position, result summary) pairs, and for the Data Docs GX's validation results
     by key, when ``docs``. Runs in a worker process, or in a thread of this one."""
     from great_expectations.core.run_identifier import RunIdentifier
 

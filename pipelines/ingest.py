@@ -36,6 +36,9 @@ from warehouse.appraisal import load_frozen
 from warehouse.build import build_models, ensure_tables, raw_columns, raw_table, write_params
 
 LOAD_MEMORY_LIMIT = "1GB"  # DuckDB's share while files are read (it only appends then)
+# and while the suites read the version: what the models' buffer pool kept cached is let go before the GX workers
+# take their chunks (it is in the page cache still)
+QUALITY_MEMORY_LIMIT = "2GB"
 TRANSFORM_SLICE_ROWS = 1_000_000  # rows typed and checked at a time; bounds the ingest's memory on big files
 
 
@@ -544,7 +547,7 @@ def run_ingest(
                 )
             finally:
                 making.shutdown(wait=False)  # what was started finishes on its own
-            if not gx_started:  # nothing to load, or one file
+            if not gx_started:  # no file loaded (none, or every one skipped), or one load thread: no tail
                 making = ThreadPoolExecutor(2, thread_name_prefix="gx")
                 start_gx()
                 making.shutdown(wait=False)
@@ -588,6 +591,7 @@ def run_ingest(
                 pooled.result()  # its error, if any, now
             # what the models did not write into the analytics file is copied there on its own cursor beside
             # the quality suites
+            con.execute(f"set memory_limit = '{QUALITY_MEMORY_LIMIT}'")
             copier = _Copier(con)
             try:
                 result.quality = run_quality(con, run_id, settings, progress=progress, context=context)

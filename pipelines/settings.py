@@ -54,7 +54,7 @@ class Settings(BaseSettings):
         "Off is for a debugger or a profiler inside one process.",
     )
     ingest_memory_limit: str = Field(
-        "4GB", description="DuckDB memory_limit of the ingest's models, checks and the registries' copy into the analytics file (1GB while files are read); beyond it DuckDB spills "
+        "4GB", description="DuckDB memory_limit of the ingest's models (1GB while files are read; 2GB while the suites read the version and the registries are copied into the analytics file, so that the models' cached blocks are let go beside the GX workers); beyond it DuckDB spills "
         "to a temporary folder inside the new version. The whole district ingest peaks at 6.5–7.6 GiB while files load, Polars keeping freed pages for polars_allocator's 30 s (5.6–5.9 GiB without; SPEC §9 asks ≤ 8 GiB).",
     )
     ingest_parallel_load_mib: int = Field(

@@ -151,14 +151,22 @@ def table_digest(pair) -> dict[str, str]:
     return out
 
 
-def test_ingest_twice_changes_nothing(demo_run, demo_inbox, warehouse_copy):
+def test_ingest_twice_changes_nothing(demo_run, demo_inbox, warehouse_copy, monkeypatch):
+    from expectations import runner
+    from pipelines.ingest import QUALITY_MEMORY_LIMIT
+
     settings, _, _ = demo_run
     before = table_digest(current_paths(warehouse_copy))
+    limits, real = [], runner.run_quality
+    monkeypatch.setattr(
+        runner, "run_quality", lambda con, *a, **k: limits.append(con.execute("select current_setting('memory_limit')").fetchone()[0]) or real(con, *a, **k)
+    )
     again = run_ingest(demo_inbox[0], make_settings(warehouse_copy), as_of=AS_OF)
     assert again.status == "published"
+    # the suites read with DuckDB's smaller share: the models' cached blocks let go before the GX workers take theirs
+    want = duckdb.connect(config={"memory_limit": QUALITY_MEMORY_LIMIT}).execute("select current_setting('memory_limit')").fetchone()[0]
+    assert limits == [want] != [duckdb.connect(config={"memory_limit": make_settings(warehouse_copy).ingest_memory_limit}).execute("select current_setting('memory_limit')").fetchone()[0]]
     # the GX workers, started again for this run, were stopped once its suites were done: none is left holding memory
-    from expectations import runner
-
     assert runner._POOL[0] is None
     children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
     if children.exists():
