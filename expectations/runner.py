@@ -354,9 +354,8 @@ def gx_pool(workers: int):
     imported on the core its last files leave idle, and stops them when its suites are done. Why processes:
     GX's pandas path spends much of its time in Python, under one lock per process; on the district warehouse
     the suites took 39.6–41.8 s in two threads of one process, 33.2–36.8 s with two workers, 3.7 s of it starting
-    them (README). They are forked from a fork server that imported GX once
-    (3.5 CPU s here), rather than spawned to import it each: never forked from this process, whose DuckDB and
-    Polars threads a fork would copy mid-work."""
+    them (README). They are forked from a fork server that imported GX once (3.5 CPU s here), rather than spawned
+    to import it each: never forked from this process, whose DuckDB and Polars threads a fork would copy mid-work."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -461,8 +460,9 @@ def _taken(path: str) -> pa.Table:
 
 def _validate(groups: list, table: pa.Table | str, run_name: str, run_time, docs: bool):
     """Validate one chunk (an Arrow table): per group (checkpoint name, its columns, its expectations), GX on a
-    frame of those columns — a group of fingerprint checks on its fingerprints sorted (``_sorted_prints``). Returns (position, result summary) pairs, and for the Data Docs GX's validation results
-    by key, when ``docs``. Runs in a worker process, or in a thread of this one."""
+    frame of those columns — a group of fingerprint checks on its fingerprints sorted (``_sorted_prints``). Returns
+    (position, result summary) pairs, and for the Data Docs GX's validation results by key, when ``docs``. Runs in a
+    worker process, or in a thread of this one."""
     from great_expectations.core.run_identifier import RunIdentifier
 
     table = _taken(table) if isinstance(table, str) else table
@@ -623,8 +623,7 @@ def _suite_page(name: str, agg: dict, shown: dict, missing: dict, partial: dict,
     for j, (_, _, x) in sorted(shown.items()):
         a, res = agg[j], dict(x.result or {})
         conf = x.expectation_config
-        if conf.meta.get("stands_for") and conf.type == "expect_column_values_to_be_increasing":
-            # a fingerprint check reads as the uniqueness check it stands for, not as the sort it runs on
+        if conf.meta.get("stands_for"):  # a fingerprint check reads as the uniqueness it stands for, not as the sort
             x.expectation_config = ExpectationConfiguration(
                 type="expect_column_values_to_be_unique", kwargs={"column": conf.kwargs["column"]}, meta=conf.meta
             )

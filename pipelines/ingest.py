@@ -545,12 +545,10 @@ def run_ingest(
                     con, ordered, seen, inbox=inbox, run_id=run_id, settings=settings, keys=keys, progress=progress,
                     task=task, tail=start_gx,
                 )
+                if not gx_started:  # no file loaded (none, or every one skipped), or one load thread: no tail
+                    start_gx()
             finally:
                 making.shutdown(wait=False)  # what was started finishes on its own
-            if not gx_started:  # no file loaded (none, or every one skipped), or one load thread: no tail
-                making = ThreadPoolExecutor(2, thread_name_prefix="gx")
-                start_gx()
-                making.shutdown(wait=False)
             pooled, context = gx_started["pool"], gx_started["context"]
             for fr, t0, t1, error in loads:
                 if error:
